@@ -1,0 +1,55 @@
+# Airloop developer entry points. `make up` and `make test` are all a fresh machine needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.airloop-installed
+UV_VERSION := $(shell sed -n 's/^uv==//p' requirements-dev.txt)
+PYTEST_ARGS ?=
+
+.PHONY: help venv up down status test test-fast lint lock clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# The venv is rebuilt whenever a lock or the package metadata changes.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Airloop needs Python 3.11 (set PYTHON=...)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip sync -q --python $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	touch $@
+
+venv: $(STAMP)  ## create .venv from the lock
+
+up: $(STAMP)  ## start the embedded platform (Airflow + MLflow on loopback) and wait until healthy
+	$(BIN)/airloop up
+
+down: $(STAMP)  ## stop everything `make up` started
+	$(BIN)/airloop down
+
+status: $(STAMP)  ## show what runs, its health, memory and URLs
+	$(BIN)/airloop status
+
+# pytest exits 5 when it collected no tests: a suite that ran nothing proves nothing, so fail.
+test: $(STAMP)  ## run the whole test suite
+	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+test-fast: $(STAMP)  ## the suite without tests that start the platform
+	@$(BIN)/pytest -m "not platform" $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-fast: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+lint: $(STAMP)  ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+lock: $(STAMP)  ## re-resolve requirements.in / requirements-dev.in into the pinned locks
+	$(BIN)/uv pip compile -q --python-version 3.11 --no-header requirements.in -o requirements.txt
+	$(BIN)/uv pip compile -q --python-version 3.11 --no-header requirements-dev.in -o requirements-dev.txt
+
+clean: down  ## stop the platform and remove the venv (keeps .airloop state)
+	rm -rf $(VENV)

@@ -1,0 +1,89 @@
+"""The ``airloop`` command. Exit codes: 0 success, 1 failure, 2 usage error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from airloop.settings import Settings, load_settings
+
+
+def _print_status(settings: Settings, as_json: bool) -> int:
+    from airloop.platform import embedded, secrets
+
+    st = embedded.status(settings)
+    if as_json:
+        print(json.dumps({
+            "home": str(settings.home), "running": st.running, "healthy": st.healthy,
+            "services": st.services, "airflow_components": st.airflow_components,
+            "mlflow_healthy": st.mlflow_healthy, "airflow_url": settings.airflow_url,
+            "mlflow_url": settings.mlflow_url, "processes": len(st.pids),
+            "rss_bytes": st.rss_bytes, "logs": str(settings.logs_dir),
+        }, indent=2))  # fmt: skip
+        return 0 if st.healthy else 1
+    for name, pid in st.services.items():
+        print(f"  {name:<14} {'running, pid ' + str(pid) if pid else 'stopped'}")
+    print(f"  Airflow health: {st.airflow_components or 'not answering'}")
+    print(f"  MLflow health:  {'ok' if st.mlflow_healthy else 'not answering'}")
+    print(f"  {len(st.pids)} processes, {st.rss_bytes / 2**30:.2f} GiB resident")
+    if st.healthy:
+        login = secrets.load_or_create(settings.home / "secrets.json")["admin_password"]
+        print(
+            f"\nAirflow UI  {settings.airflow_url}  (user {secrets.ADMIN_USER}, password {login})"
+        )
+        print(f"MLflow UI   {settings.mlflow_url}")
+        print(f"Logs        {settings.logs_dir}")
+    return 0 if st.healthy else 1
+
+
+def _up(args: argparse.Namespace, settings: Settings) -> int:
+    from airloop.platform import embedded
+
+    try:
+        embedded.up(settings, timeout_s=args.timeout)
+    except embedded.PlatformError as exc:
+        print(f"airloop up failed: {exc}", file=sys.stderr)
+        return 1
+    print("Airloop is up.")
+    return _print_status(settings, as_json=False)
+
+
+def _down(_args: argparse.Namespace, settings: Settings) -> int:
+    from airloop.platform import embedded
+
+    return 0 if not embedded.down(settings).left else 1
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    return _print_status(settings, as_json=args.json)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="airloop", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("up", help="start the embedded platform and wait until it is healthy")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait (default 300)")
+    p.set_defaults(func=_up)
+    p = sub.add_parser("down", help="stop every process the platform started")
+    p.set_defaults(func=_down)
+    p = sub.add_parser("status", help="show services, health, memory and URLs")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValueError as exc:
+        print(f"airloop: {exc}", file=sys.stderr)
+        return 2
+    return int(args.func(args, settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Start and stop background services as whole process trees (Linux).
+
+Airflow's scheduler has been seen to ignore SIGTERM and leave LocalExecutor workers behind, so
+stopping a service signals its whole process group, waits, then kills whatever is left. Every
+process we start also carries a marker environment variable, inherited by all descendants, so a
+child that left the group (``setsid``) or was orphaned is still found and stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+MARKER_VAR = "AIRLOOP_SERVICE_OF"
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    """A started service: enough to find it again and to tell a reused pid from ours."""
+
+    name: str
+    pid: int
+    pgid: int
+    start_ticks: int
+    log: str
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # The command name (field 2) may contain spaces; fields after the last ')' are fixed.
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def start_ticks(pid: int) -> int | None:
+    """Process start time in clock ticks since boot, or None if the pid does not exist."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
+
+
+def is_running(pid: int) -> bool:
+    """True for a live, non-zombie process."""
+    fields = _stat_fields(pid)
+    return bool(fields) and fields[0] not in ("Z", "X")
+
+
+def record_alive(record: ProcessRecord) -> bool:
+    return is_running(record.pid) and start_ticks(record.pid) == record.start_ticks
+
+
+def spawn(
+    name: str, argv: Sequence[str], env: Mapping[str, str], log_path: Path, run_dir: Path
+) -> ProcessRecord:
+    """Start ``argv`` as the leader of a new session, logging to ``log_path``."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab", buffering=0) as log:
+        log.write(f"\n==== starting {name}: {' '.join(argv)}\n".encode())
+        proc = subprocess.Popen(
+            list(argv),
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    record = ProcessRecord(name, proc.pid, proc.pid, start_ticks(proc.pid) or 0, str(log_path))
+    tmp = run_dir / f".{name}.json.tmp"
+    tmp.write_text(json.dumps(asdict(record)))
+    tmp.replace(run_dir / f"{name}.json")
+    return record
+
+
+def read_records(run_dir: Path) -> list[ProcessRecord]:
+    """Records of services started from this state folder (alive or not)."""
+    records = []
+    for path in sorted(run_dir.glob("*.json")):
+        try:
+            records.append(ProcessRecord(**json.loads(path.read_text())))
+        except (ValueError, TypeError):
+            path.unlink(missing_ok=True)  # a corrupt record is useless; the marker scan remains
+    return records
+
+
+def forget(run_dir: Path, name: str) -> None:
+    (run_dir / f"{name}.json").unlink(missing_ok=True)
+
+
+def _ancestors() -> set[int]:
+    pids, pid = set(), os.getpid()
+    while pid > 1:
+        pids.add(pid)
+        fields = _stat_fields(pid)
+        if not fields:
+            break
+        pid = int(fields[1])
+    return pids
+
+
+def marked_pids(marker_value: str) -> list[int]:
+    """Live processes whose environment carries ``AIRLOOP_SERVICE_OF=<marker_value>``."""
+    needle = f"{MARKER_VAR}={marker_value}".encode()
+    skip = _ancestors()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in skip:
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0") and is_running(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def _signal_all(records: Iterable[ProcessRecord], pids: Iterable[int], sig: int) -> None:
+    for record in records:
+        if record_alive(record):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(record.pgid, sig)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+@dataclass(frozen=True)
+class StopReport:
+    stopped_by_term: int
+    killed: int
+    left: list[int]
+
+
+def stop_all(
+    records: Sequence[ProcessRecord], marker_value: str, grace_s: float = 20.0
+) -> StopReport:
+    """TERM every service group and marked process, wait ``grace_s``, then KILL what is left."""
+    targets = set(marked_pids(marker_value)) | {r.pid for r in records if record_alive(r)}
+    _signal_all(records, targets, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    remaining = _wait_gone(targets, marker_value, deadline)
+    killed = 0
+    if remaining:
+        killed = len(remaining)
+        _signal_all(records, remaining, signal.SIGKILL)
+        remaining = _wait_gone(remaining, marker_value, time.monotonic() + 10)
+    return StopReport(len(targets) - killed, killed, sorted(remaining))
+
+
+def _wait_gone(pids: set[int], marker_value: str, deadline: float) -> set[int]:
+    while True:
+        # Re-scan for marked processes: a dying parent may have forked one more child.
+        alive = {p for p in pids if is_running(p)} | set(marked_pids(marker_value))
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.2)
+
+
+def rss_bytes(pids: Iterable[int]) -> int:
+    """Sum of resident set sizes of ``pids`` (those still alive)."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total

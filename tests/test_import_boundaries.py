@@ -1,0 +1,83 @@
+"""Imports flow one way: dags → airloop.airflow → airloop.core; core never imports Airflow."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PKG = REPO / "include" / "airloop"
+HEAVY = {"pandas", "sklearn", "mlflow", "great_expectations", "evidently", "scipy", "pyarrow"}
+
+
+def _imports(path: Path, top_level_only: bool) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    names: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_core_never_imports_airflow_anywhere() -> None:
+    offenders = {}
+    for p in (PKG / "core").rglob("*.py"):
+        found = sorted(n for n in _imports(p, False) if n.split(".")[0] == "airflow")
+        if found:
+            offenders[str(p.relative_to(REPO))] = found
+    assert not offenders
+
+
+def test_core_imports_at_runtime_without_airflow() -> None:
+    modules = [
+        f"airloop.core.{p.stem}" for p in (PKG / "core").glob("*.py") if p.stem != "__init__"
+    ]
+    probe = (
+        "import importlib, json, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'airflow')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == []
+
+
+def test_adapters_import_no_heavy_library_or_core_at_module_level() -> None:
+    problems = {}
+    for p in (PKG / "airflow").rglob("*.py"):
+        bad = {
+            n for n in _imports(p, True) if n.split(".")[0] in HEAVY or n.startswith("airloop.core")
+        }
+        if bad:
+            problems[str(p.relative_to(REPO))] = sorted(bad)
+    assert not problems, f"move these imports into task bodies: {problems}"
+
+
+def test_dag_files_only_import_adapters_and_settings() -> None:
+    allowed = ("airloop.airflow", "airloop.settings", "airloop.spec", "airflow", "__future__")
+    problems = {}
+    for p in (REPO / "dags").glob("*.py"):
+        bad = {
+            n
+            for n in _imports(p, False)
+            if not n.startswith(allowed) and n not in sys.stdlib_module_names
+        }
+        if bad:
+            problems[p.name] = sorted(bad)
+    assert not problems, f"DAG files must stay thin: {problems}"
+
+
+def test_platform_and_settings_use_only_the_standard_library() -> None:
+    paths = [*(PKG / "platform").rglob("*.py"), PKG / "settings.py", PKG / "cli.py"]
+    problems = {}
+    for p in paths:
+        tops = {n.split(".")[0] for n in _imports(p, False)}
+        bad = tops - set(sys.stdlib_module_names) - {"airloop"}
+        if bad:
+            problems[str(p.relative_to(REPO))] = sorted(bad)
+    assert not problems, problems
