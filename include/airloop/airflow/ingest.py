@@ -1,0 +1,155 @@
+"""The ingest DAG of a pipeline: land raw → validate (GX) → publish validated or quarantine."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.sdk import DAG, Param, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from airloop.airflow import assets
+from airloop.airflow.defaults import DEFAULT_ARGS, tags
+from airloop.spec import PipelineSpec
+
+log = logging.getLogger(__name__)
+
+
+def _setup(pipeline: str) -> tuple[Any, Any, Any, dict[str, Any]]:
+    from airloop.airflow.runtime import lake_root, run_date
+    from airloop.core.lake import Lake
+    from airloop.spec import load_pipeline
+
+    context = get_current_context()
+    spec = load_pipeline(pipeline)
+    return spec, Lake(lake_root(), spec.name), run_date(context), context
+
+
+@task
+def land_raw(pipeline: str) -> dict[str, Any]:
+    """Acquire the day's batch and keep it, byte for byte, in the raw zone."""
+    from airloop.airflow.runtime import read_sql, storage_path
+    from airloop.core import ingest, sources
+
+    spec, lake, day, context = _setup(pipeline)
+    params = context["params"]
+    if params.get("replay"):
+        landed = ingest.latest_quarantined_raw(lake, day)
+        log.info("Replaying quarantined raw batch %s of %s", landed["uri"], day)
+        return {**landed, "date": day.isoformat(), "replay": True}
+    source = None if params.get("source") in (None, "spec") else params["source"]
+    batch = sources.acquire(spec, day, storage_path, read_sql, params.get("file"), source)
+    landed = lake.land_raw(day, batch.data, batch.suffix)
+    log.info("Landed %d bytes from %s as %s", landed["bytes"], batch.origin, landed["uri"])
+    return {**landed, "date": day.isoformat(), "origin": batch.origin, "replay": False}
+
+
+@task
+def validate_batch(pipeline: str, landed: dict[str, Any]) -> dict[str, Any]:
+    """Run the pipeline's GX suite on the raw batch; log the failures and the Data Docs page."""
+    from airloop.core import ingest
+
+    spec, lake, day, _ = _setup(pipeline)
+    summary = ingest.validate_raw(lake, spec, day, landed)
+    log.info("Validation of %s with %s: %s, %d rows, %d failing rows", day, spec.suite_name,
+             summary["status"], summary["rows"], summary["failing_rows"])  # fmt: skip
+    for check in summary["failed_checks"]:
+        log.warning("FAILED %s — %s rows, sample %s", check["description"],
+                    check["unexpected_count"], check["sample"])  # fmt: skip
+    if summary["data_docs"]:
+        log.info("Data Docs: %s", summary["data_docs"])
+    return summary
+
+
+@task.branch
+def route_batch(summary: dict[str, Any]) -> list[str]:
+    """Valid rows go to the validated zone; failing rows (or the whole batch) to quarantine."""
+    return {"valid": ["publish_validated"], "partial": ["publish_validated", "quarantine_batch"],
+            "quarantined": ["quarantine_batch"]}[summary["status"]]  # fmt: skip
+
+
+def _publish_task(pipeline: str) -> Any:
+    @task(task_id="publish_validated", outlets=[assets.validated(pipeline)])
+    def publish_validated(pipeline: str, landed: dict[str, Any], summary: dict[str, Any]) -> dict:
+        """Commit the validated partition and announce it with an Asset event."""
+        from airloop.core import ingest
+
+        spec, lake, day, context = _setup(pipeline)
+        manifest = ingest.publish_validated(lake, spec, day, landed, context["run_id"])
+        if landed.get("replay"):
+            ingest.mark_replayed(lake, day, landed, context["run_id"], summary["status"])
+        context["outlet_events"][assets.validated(pipeline)].extra = {
+            "partition": manifest["uri"], "date": manifest["date"], "rows": manifest["rows"],
+            "quarantined_rows": manifest["quarantined_rows"], "validation": manifest["validation"],
+        }  # fmt: skip
+        log.info("Published %d rows to %s", manifest["rows"], manifest["uri"])
+        return manifest
+
+    return publish_validated
+
+
+@task
+def quarantine_batch(pipeline: str, landed: dict[str, Any], summary: dict[str, Any]) -> dict:
+    """Quarantine failing rows with their reasons; fail the run when the whole batch is bad."""
+    from airloop.core import ingest
+
+    spec, lake, day, context = _setup(pipeline)
+    manifest = ingest.quarantine(lake, spec, day, landed, context["run_id"])
+    log.warning("Quarantined %d rows of %s at %s", manifest["rows"], day, manifest["uri"])
+    if summary["status"] == "quarantined":
+        # No retry: the same bytes fail the same way. Fix the suite or the data, then replay.
+        raise AirflowFailException(
+            f"batch of {day} quarantined (raw kept at {landed['uri']}): "
+            + "; ".join(summary["batch_failures"])
+        )
+    return manifest
+
+
+def build(spec: PipelineSpec) -> DAG:
+    """``<pipeline>__ingest``: scheduled per the spec; triggerable with a Params form."""
+    start = datetime.combine(spec.start_date, datetime.min.time(), tzinfo=UTC)
+    with DAG(
+        dag_id=spec.dag_id("ingest"),
+        description=f"Acquire, validate and publish {spec.name} data",
+        schedule=spec.schedule,
+        start_date=start,
+        catchup=False,
+        default_args=DEFAULT_ARGS,
+        tags=tags("ingest", spec.name),
+        params={
+            "date": Param(
+                None,
+                type=["null", "string"],
+                format="date",
+                title="Partition date",
+                description="YYYY-MM-DD; empty = the run's data interval start",
+            ),
+            "source": Param(
+                "spec",
+                enum=["spec", "simulator"],
+                title="Source",
+                description="'spec' uses the source in the pipeline spec",
+            ),
+            "file": Param(
+                None,
+                type=["null", "string"],
+                title="Input file",
+                description="Ingest this file (path or s3:// URI) as the day's batch",
+            ),
+            "replay": Param(
+                False,
+                type="boolean",
+                title="Replay quarantine",
+                description="Re-validate the day's quarantined raw batch",
+            ),
+        },  # fmt: skip
+        doc_md=__doc__,
+    ) as dag:
+        landed = land_raw(spec.name)
+        summary = validate_batch(spec.name, landed)
+        routes = route_batch(summary)
+        published = _publish_task(spec.name)(spec.name, landed, summary)
+        quarantined = quarantine_batch(spec.name, landed, summary)
+        routes >> [published, quarantined]
+    return dag

@@ -1,0 +1,162 @@
+"""Pipeline specs: what a pipeline is (source, schema, target, policies), validated from YAML.
+
+The spec says *what*; the DAG factory owns *how* the DAGs are shaped. Unknown keys and bad
+values are errors naming the file and the key. Cheap to import (pydantic and yaml only), so DAG
+files may load specs at parse time.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+
+
+class SpecError(ValueError):
+    """A spec file is missing, unreadable or invalid; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DriftScenarioSpec(_Strict):
+    """A simulated regime shift from ``start`` on (see ``airloop.core.simulator.DriftScenario``)."""
+
+    start: date
+    temp_shift: float = Field(0.0, ge=-1, le=1)
+    humidity_shift: float = Field(0.0, ge=-1, le=1)
+    demand_multiplier: float = Field(1.0, gt=0, le=10)
+    commute_peak_factor: float = Field(1.0, ge=0, le=10)
+    casual_share_factor: float = Field(1.0, ge=0, le=10)
+
+
+class SimulatorSource(_Strict):
+    kind: Literal["simulator"]
+    seed: int = 0
+    missing_hour_rate: float = Field(0.01, ge=0, le=0.5)
+    drift: DriftScenarioSpec | None = None
+
+
+class FileSource(_Strict):
+    """A CSV/Parquet file (local path or ``s3://``) replayed one day per run."""
+
+    kind: Literal["file"]
+    path: str
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    time_column: str | None = None  # rows whose date equals the run's date form its batch
+    chunk_rows: int = Field(24, gt=0)  # without a time column: chunk N is day start_date + N
+
+
+class SqlSource(_Strict):
+    """A query through an Airflow connection, bound to the run's data interval.
+
+    The query receives ``%(start)s`` and ``%(end)s`` (half-open interval) as parameters.
+    """
+
+    kind: Literal["sql"]
+    conn_id: str
+    query: str
+
+    @model_validator(mode="after")
+    def _binds_interval(self) -> SqlSource:
+        if "%(start)s" not in self.query or "%(end)s" not in self.query:
+            raise ValueError("query must use the parameters %(start)s and %(end)s")
+        return self
+
+
+Source = Annotated[SimulatorSource | FileSource | SqlSource, Field(discriminator="kind")]
+
+
+class ValidationSpec(_Strict):
+    suite: str | None = None  # default: "<pipeline>.raw"
+    # A batch with a larger share of failing rows is quarantined whole.
+    max_failing_fraction: float = Field(0.1, ge=0, le=1)
+
+
+class PipelineSpec(_Strict):
+    """One pipeline: its data contract, its source and its policies."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    task: Literal["regression", "classification"]
+    target: str
+    key: list[str] = Field(min_length=1)  # unique per row; used for joins with late labels
+    time_column: str | None = None
+    features: list[str] = Field(min_length=1)
+    # Columns that must never be features (e.g. leakage: casual + registered = cnt).
+    exclude_features: list[str] = []
+    schedule: str | None = "@daily"
+    start_date: date
+    source: Source
+    validation: ValidationSpec = ValidationSpec()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PipelineSpec:
+        if self.target in self.features:
+            raise ValueError(f"target {self.target!r} must not be a feature")
+        leaked = sorted(set(self.features) & set(self.exclude_features))
+        if leaked:
+            raise ValueError(f"features {leaked} are listed in exclude_features")
+        if len(set(self.features)) != len(self.features):
+            raise ValueError("features contain duplicates")
+        return self
+
+    @property
+    def suite_name(self) -> str:
+        return self.validation.suite or f"{self.name}.raw"
+
+    def dag_id(self, stage: str) -> str:
+        return f"{self.name}__{stage}"
+
+
+def pipelines_dir() -> Path:
+    from airloop.settings import load_settings
+
+    override = os.environ.get("AIRLOOP_PIPELINES_DIR")
+    return Path(override) if override else load_settings().project_root / "include" / "pipelines"
+
+
+def _format_error(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: invalid pipeline spec"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+def load_spec_file(path: Path) -> PipelineSpec:
+    """Parse and validate one YAML spec; raise :class:`SpecError` naming file and key."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: a spec must be a YAML mapping, got {type(raw).__name__}")
+    try:
+        spec = PipelineSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(_format_error(path, exc)) from None
+    if spec.name != path.stem:
+        raise SpecError(f"{path}: name: {spec.name!r} must match the file name {path.stem!r}")
+    return spec
+
+
+def load_pipeline(name: str, directory: Path | None = None) -> PipelineSpec:
+    """Load pipeline ``name`` from ``<directory>/<name>.yaml``."""
+    directory = directory or pipelines_dir()
+    path = directory / f"{name}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in directory.glob("*.yaml"))) or "none"
+        raise SpecError(f"unknown pipeline {name!r}: no {path} (known pipelines: {known})")
+    return load_spec_file(path)
