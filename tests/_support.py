@@ -14,3 +14,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+HOUR_CSV = SHARED / "datasets" / "bike_sharing" / "hour.csv"
+
+
+def copy_gx_context(dest: Path) -> Path:
+    """A private copy of the committed GX context (results and Data Docs stay in tmp)."""
+    import shutil
+
+    shutil.copytree(REPO / "great_expectations", dest,
+                    ignore=shutil.ignore_patterns("uncommitted"))  # fmt: skip
+    return dest

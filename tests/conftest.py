@@ -31,3 +31,25 @@ def repo() -> Path:
 @pytest.fixture(scope="session")
 def venv_python() -> str:
     return sys.executable
+
+
+@pytest.fixture
+def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private AIRLOOP_HOME (lake) and GX context for one test."""
+    from _support import copy_gx_context
+
+    monkeypatch.setenv("AIRLOOP_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("AIRLOOP_GX_DIR", str(copy_gx_context(tmp_path / "gx")))
+    monkeypatch.delenv("AIRLOOP_LAKE_URI", raising=False)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Migrate the test Airflow home's SQLite database once per session (for dag.test())."""
+    import subprocess
+
+    airflow = Path(sys.executable).parent / "airflow"
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True,
+                   env=dict(os.environ))  # fmt: skip
+    return _AIRFLOW_HOME

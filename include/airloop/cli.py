@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from airloop import cli_data
 from airloop.settings import Settings, load_settings
 
 
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="show services, health, memory and URLs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_status)
+    cli_data.add_commands(sub)
     return parser
 
 
@@ -82,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"airloop: {exc}", file=sys.stderr)
         return 2
-    return int(args.func(args, settings))
+    return cli_data.run(args.func, args, settings)
 
 
 if __name__ == "__main__":

@@ -82,13 +82,19 @@ def context_dir() -> Path:
     )
 
 
-@cache
 def get_context(root: str | None = None) -> Any:
-    """The file data context (cached per process: loading it costs ~0.5 s)."""
+    """The file data context at ``root`` (default :func:`context_dir`), cached per process."""
+    return _context(str(Path(root or context_dir()).resolve()))
+
+
+@cache
+def _context(root: str) -> Any:
     import great_expectations as gx
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    return gx.get_context(mode="file", context_root_dir=root or str(context_dir()))
+    if not (Path(root) / "great_expectations.yml").exists():
+        raise FileNotFoundError(f"no Great Expectations context at {root}")
+    return gx.get_context(mode="file", context_root_dir=root)
 
 
 def ensure_checkpoint(suite_name: str, root: str | None = None) -> Any:
@@ -203,3 +209,37 @@ def _docs_page(result: Any) -> str | None:
     except Exception:  # Data Docs are a convenience; never fail a validation over a link
         return None
     return sites[0]["site_url"] if sites else None
+
+
+def save_suite(
+    name: str, expectations: list[dict[str, Any]], replace: bool = False, notes: str = "",
+    root: str | None = None,
+) -> str:  # fmt: skip
+    """Store a suite built from ``{type, kwargs, meta}`` dicts; return where it was written.
+
+    An existing suite is only replaced when asked; otherwise the new one is written as a draft
+    under ``uncommitted/suggested/`` for a person to compare and curate.
+    """
+    import json
+
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    ctx = get_context(root)
+    suite = gx.ExpectationSuite(
+        name=name,
+        expectations=[ExpectationConfiguration(**e).to_domain_obj() for e in expectations],
+        meta={"notes": notes},
+    )
+    exists = name in {s.name for s in ctx.suites.all()}
+    if exists and not replace:
+        draft = Path(ctx.root_directory) / "uncommitted" / "suggested" / f"{name}.json"
+        draft.parent.mkdir(parents=True, exist_ok=True)
+        draft.write_text(json.dumps(suite.to_json_dict(), indent=2, default=str))
+        return str(draft)
+    if exists:
+        ctx.suites.delete(name)
+    ctx.suites.add(suite)
+    return str(Path(ctx.root_directory) / "expectations" / (name.replace(".", "/") + ".json"))

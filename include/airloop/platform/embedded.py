@@ -69,6 +69,17 @@ def prepare(settings: Settings) -> dict[str, str]:
     os.chmod(settings.home, 0o700)
     values = secrets.load_or_create(settings.home / "secrets.json")
     airflow_config.write(settings, values)
+    _migrate(settings)
+    return values
+
+
+def _migrate(settings: Settings) -> None:
+    """``airflow db migrate`` once per Airflow version (it costs seconds even when current)."""
+    from importlib.metadata import version
+
+    stamp = settings.airflow_home / f".migrated-{version('apache-airflow-core')}"
+    if stamp.exists() and (settings.airflow_home / "airflow.db").exists():
+        return
     log = settings.logs_dir / "airflow-db-migrate.log"
     with open(log, "ab") as fh:
         done = subprocess.run(
@@ -77,7 +88,7 @@ def prepare(settings: Settings) -> dict[str, str]:
         )  # fmt: skip
     if done.returncode != 0:
         raise PlatformError(f"`airflow db migrate` failed; see {log}:\n{_tail(log)}")
-    return values
+    stamp.touch()
 
 
 @dataclass

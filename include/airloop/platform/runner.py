@@ -1,0 +1,125 @@
+"""Run a DAG as a real Airflow DAG run: on the running platform, or in-process without one.
+
+With the platform up, the run is triggered through the REST API and executed by the scheduler
+and its workers. Without it, ``dag.test()`` runs the same DAG in this process against the
+project-local metadata database, so CLI commands work on a machine where `make up` never ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airloop.platform import embedded, health
+from airloop.platform.secrets import ADMIN_USER
+from airloop.settings import Settings
+
+
+@dataclass
+class RunResult:
+    dag_id: str
+    run_id: str
+    state: str
+    mode: str  # "platform" | "in-process"
+    tasks: dict[str, str]
+    xcom: dict[str, Any] = field(default_factory=dict)  # task_id → return value
+    log: str | None = None
+
+
+def platform_running(settings: Settings) -> bool:
+    return health.airflow_healthy(settings.airflow_url)
+
+
+def run_dag(
+    settings: Settings, dag_id: str, conf: dict[str, Any], xcom_tasks: tuple[str, ...] = (),
+    timeout_s: float = 1800.0,
+) -> RunResult:  # fmt: skip
+    """Run ``dag_id`` with ``conf`` and wait for it to finish."""
+    if platform_running(settings):
+        return _run_on_platform(settings, dag_id, conf, xcom_tasks, timeout_s)
+    return _run_in_process(settings, dag_id, conf, xcom_tasks)
+
+
+def _run_on_platform(
+    settings: Settings, dag_id: str, conf: dict[str, Any], xcom_tasks: tuple[str, ...],
+    timeout_s: float,
+) -> RunResult:  # fmt: skip
+    from airloop.platform.rest import AirflowApiError, AirflowClient
+
+    password = json.loads((settings.home / "secrets.json").read_text())["admin_password"]
+    client = AirflowClient(settings.airflow_url, ADMIN_USER, password)
+    client.wait_for_dag(dag_id)
+    run = client.trigger(dag_id, conf=conf)
+    run_id = run["dag_run_id"]
+    finished = client.wait_for_run(dag_id, run_id, timeout_s)
+    tasks = {t["task_id"]: str(t["state"]) for t in client.task_instances(dag_id, run_id)}
+    xcom = {}
+    for task_id in xcom_tasks:
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
+        with contextlib.suppress(AirflowApiError):
+            xcom[task_id] = client.get(f"{path}?deserialize=true")["value"]
+    return RunResult(dag_id, run_id, finished["state"], "platform", tasks, xcom)
+
+
+@contextlib.contextmanager
+def _output_to(log: Path):
+    """Send this process's stdout/stderr (Airflow's task logging) to ``log`` for a while."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log, "ab") as fh:
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def use_local_airflow(settings: Settings) -> None:
+    """Point this process at the project-local Airflow home (before importing Airflow)."""
+    embedded.prepare(settings)
+    env = embedded.service_env(settings)
+    env.pop("AIRLOOP_SERVICE_OF", None)  # this CLI process is not a platform service
+    os.environ.update(env)
+
+
+def _run_in_process(
+    settings: Settings, dag_id: str, conf: dict[str, Any], xcom_tasks: tuple[str, ...]
+) -> RunResult:
+    use_local_airflow(settings)
+    log = settings.logs_dir / "cli" / f"{dag_id}.log"
+    with _output_to(log):
+        from airflow.dag_processing.dagbag import DagBag
+
+        bag = DagBag(dag_folder=str(settings.dags_folder))
+        dag = bag.get_dag(dag_id)
+        if dag is None:
+            raise LookupError(f"DAG {dag_id} not found; import errors: {bag.import_errors}")
+        dag_run = dag.test(run_conf=conf)
+    tasks = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    return RunResult(dag_id, dag_run.run_id, str(dag_run.state), "in-process", tasks,
+                     _xcoms(dag_id, dag_run.run_id, xcom_tasks), str(log))  # fmt: skip
+
+
+def _xcoms(dag_id: str, run_id: str, task_ids: tuple[str, ...]) -> dict[str, Any]:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    if not task_ids:
+        return {}
+    with create_session() as session:
+        query = XComModel.get_many(run_id=run_id, dag_ids=dag_id, task_ids=list(task_ids),
+                                   key="return_value")  # fmt: skip
+        return {r.task_id: XComModel.deserialize_value(r) for r in session.scalars(query).all()}
