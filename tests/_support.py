@@ -23,6 +23,5 @@ def copy_gx_context(dest: Path) -> Path:
     """A private copy of the committed GX context (results and Data Docs stay in tmp)."""
     import shutil
 
-    shutil.copytree(REPO / "great_expectations", dest,
-                    ignore=shutil.ignore_patterns("uncommitted"))  # fmt: skip
+    shutil.copytree(REPO / "great_expectations", dest, ignore=shutil.ignore_patterns("uncommitted"))
     return dest

@@ -34,8 +34,12 @@ def test_every_lock_line_is_pinned_and_the_core_stack_is_present() -> None:
     assert pins["mlflow"].startswith("3.")
     assert pins["evidently"].startswith("0.7.")
     assert pins["pandas"].startswith("2.")  # pandas 3 breaks Evidently 0.7's import
-    for name in ("apache-airflow-providers-amazon", "apache-airflow-providers-standard",
-                 "scikit-learn", "pyarrow"):  # fmt: skip
+    for name in (
+        "apache-airflow-providers-amazon",
+        "apache-airflow-providers-standard",
+        "scikit-learn",
+        "pyarrow",
+    ):
         assert name in pins
     assert len(pins) > 200, "requirements.txt must pin every transitive dependency"
 
@@ -53,6 +57,8 @@ def test_installed_environment_is_consistent() -> None:
     uv = Path(sys.executable).parent / "uv"
     done = subprocess.run(
         [str(uv), "pip", "check", "--python", sys.executable],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr

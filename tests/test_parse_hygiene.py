@@ -25,8 +25,12 @@ print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
 def test_dag_file_loads_no_heavy_module(dag_file: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", PROBE, str(dag_file)],
-        capture_output=True, text=True, env=dict(os.environ), check=False, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        check=False,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
     assert not loaded & set(HEAVY), f"{dag_file.name} loads {sorted(loaded & set(HEAVY))} at parse"

@@ -25,8 +25,9 @@ def test_secrets_are_random_per_installation_private_and_stable(tmp_path: Path) 
 
 
 def test_airflow_config_is_loopback_localexecutor_sqlite_and_private(tmp_path: Path) -> None:
-    settings = load_settings({"AIRLOOP_HOME": str(tmp_path), "AIRLOOP_AIRFLOW_PORT": "18080",
-                              "AIRLOOP_PARALLELISM": "3"})  # fmt: skip
+    settings = load_settings(
+        {"AIRLOOP_HOME": str(tmp_path), "AIRLOOP_AIRFLOW_PORT": "18080", "AIRLOOP_PARALLELISM": "3"}
+    )
     values = secrets.load_or_create(tmp_path / "secrets.json")
     airflow_config.write(settings, values)
     cfg_path = settings.airflow_home / "airflow.cfg"

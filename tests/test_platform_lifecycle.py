@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,15 +21,24 @@ pytestmark = pytest.mark.platform
 
 
 def _make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["make", "-C", str(REPO), target], env=env, capture_output=True,
-                          text=True, timeout=600, check=False)  # fmt: skip
+    return subprocess.run(
+        ["make", "-C", str(REPO), target],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 @pytest.fixture
 def platform_env(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MLFLOW"))}
-    env.update(AIRLOOP_HOME=str(tmp_path / "state"), AIRLOOP_AIRFLOW_PORT=str(free_port()),
-               AIRLOOP_MLFLOW_PORT=str(free_port()))  # fmt: skip
+    env.update(
+        AIRLOOP_HOME=str(tmp_path / "state"),
+        AIRLOOP_AIRFLOW_PORT=str(free_port()),
+        AIRLOOP_MLFLOW_PORT=str(free_port()),
+    )
     yield env
     settings = load_settings(env)
     processes.stop_all(processes.read_records(settings.run_dir), embedded.marker(settings))
@@ -55,10 +65,31 @@ def test_up_run_a_dag_up_again_recover_and_down(platform_env: dict[str, str]) ->
     client.wait_for_dag("airloop__platform_check")
     run = client.trigger("airloop__platform_check")
     finished = client.wait_for_run("airloop__platform_check", run["dag_run_id"], timeout_s=300)
-    states = {t["task_id"]: t["state"] for t in client.task_instances(
-        "airloop__platform_check", run["dag_run_id"])}  # fmt: skip
+    states = {
+        t["task_id"]: t["state"]
+        for t in client.task_instances("airloop__platform_check", run["dag_run_id"])
+    }
     assert finished["state"] == "success", states
     assert list((settings.home / "lake" / "_platform" / "heartbeat").glob("*.json"))
+
+    # The CLI triggers the real ingest DAG on the running platform (GX in a worker process).
+    ingest = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "airloop"),
+            "ingest",
+            "bike_demand",
+            "--date",
+            "2012-06-05",
+        ],
+        env=platform_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert ingest.returncode == 0, ingest.stdout + ingest.stderr
+    assert "success (platform)" in ingest.stdout and "validated:" in ingest.stdout
+    assert (settings.home / "lake" / "bike_demand" / "validated" / "date=2012-06-05").exists()
 
     # Wrong credentials are refused (no default login).
     with pytest.raises(Exception, match=r"401|403"):

@@ -6,9 +6,9 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from _support import HOUR_CSV
 
 import corpus
+from _support import HOUR_CSV
 from airloop.core import ingest, lake, readers, validation
 from airloop.spec import load_pipeline
 
@@ -39,8 +39,9 @@ def test_bad_input_is_rejected_naming_the_failed_check(isolated_state, spec, nam
 
 def test_the_good_day_passes(isolated_state, spec) -> None:
     g = corpus.good_frame()
-    summary, _ = _ingest_check(isolated_state, spec, corpus.Case(g.to_csv(index=False).encode(),
-                                                                 ".csv", "valid", ""))  # fmt: skip
+    summary, _ = _ingest_check(
+        isolated_state, spec, corpus.Case(g.to_csv(index=False).encode(), ".csv", "valid", "")
+    )
     assert summary["status"] == "valid" and summary["rows"] == len(g) == 24
     assert summary["checks_total"] >= 50
     assert summary["data_docs"].startswith("file://") and summary["data_docs"].endswith(".html")
@@ -50,8 +51,9 @@ def test_row_failures_carry_a_reason_per_row(isolated_state, spec) -> None:
     frame = readers.read_table(CASES["out_of_range"].data, "x.csv").frame
     outcome = validation.validate_frame(frame, spec.suite_name, "t", 0.1)
     assert list(outcome.row_reasons) == [2]
-    assert outcome.row_reasons[2] == ["hum: expect_column_values_to_be_between "
-                                      "(min_value=0.0, max_value=1.0)"]  # fmt: skip
+    assert outcome.row_reasons[2] == [
+        "hum: expect_column_values_to_be_between (min_value=0.0, max_value=1.0)"
+    ]
 
 
 needs_real_data = pytest.mark.skipif(not HOUR_CSV.exists(), reason="shared dataset not present")
@@ -60,9 +62,18 @@ needs_real_data = pytest.mark.skipif(not HOUR_CSV.exists(), reason="shared datas
 @needs_real_data
 @pytest.mark.parametrize(
     "day",
-    ["2011-01-01", "2011-01-18", "2011-07-04", "2011-12-25", "2012-02-29", "2012-06-15",
-     "2012-10-29", "2012-10-30", "2012-12-31"],
-)  # fmt: skip
+    [
+        "2011-01-01",
+        "2011-01-18",
+        "2011-07-04",
+        "2011-12-25",
+        "2012-02-29",
+        "2012-06-15",
+        "2012-10-29",
+        "2012-10-30",
+        "2012-12-31",
+    ],
+)
 def test_real_days_pass_including_days_with_missing_hours(isolated_state, spec, day) -> None:
     real = pd.read_csv(HOUR_CSV)
     batch = real[real.dteday == day]
@@ -94,6 +105,7 @@ def test_simulated_days_pass_the_suite(isolated_state, spec) -> None:
 
     drift = DriftScenario(start=date(2012, 6, 1), temp_shift=0.12, demand_multiplier=1.3)
     for day in (date(2011, 3, 1), date(2012, 7, 4), date(2026, 11, 23)):
-        outcome = validation.validate_frame(simulate_day(day, seed=3, drift=drift),
-                                            spec.suite_name, day.isoformat(), 0.1)  # fmt: skip
+        outcome = validation.validate_frame(
+            simulate_day(day, seed=3, drift=drift), spec.suite_name, day.isoformat(), 0.1
+        )
         assert outcome.success, (day, outcome.summary())

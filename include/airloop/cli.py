@@ -16,13 +16,24 @@ def _print_status(settings: Settings, as_json: bool) -> int:
 
     st = embedded.status(settings)
     if as_json:
-        print(json.dumps({
-            "home": str(settings.home), "running": st.running, "healthy": st.healthy,
-            "services": st.services, "airflow_components": st.airflow_components,
-            "mlflow_healthy": st.mlflow_healthy, "airflow_url": settings.airflow_url,
-            "mlflow_url": settings.mlflow_url, "processes": len(st.pids),
-            "rss_bytes": st.rss_bytes, "logs": str(settings.logs_dir),
-        }, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "home": str(settings.home),
+                    "running": st.running,
+                    "healthy": st.healthy,
+                    "services": st.services,
+                    "airflow_components": st.airflow_components,
+                    "mlflow_healthy": st.mlflow_healthy,
+                    "airflow_url": settings.airflow_url,
+                    "mlflow_url": settings.mlflow_url,
+                    "processes": len(st.pids),
+                    "rss_bytes": st.rss_bytes,
+                    "logs": str(settings.logs_dir),
+                },
+                indent=2,
+            )
+        )
         return 0 if st.healthy else 1
     for name, pid in st.services.items():
         print(f"  {name:<14} {'running, pid ' + str(pid) if pid else 'stopped'}")

@@ -43,8 +43,11 @@ def _print_checks(failed: list[dict[str, Any]]) -> None:
         count = check.get("unexpected_count")
         rows = f"{count} rows" if count is not None else "batch"
         print(f"  FAILED {check['description']}")
-        seen = f"observed: {check['observed']}" if check.get("observed") is not None else (
-            f"sample: {check.get('sample')}")
+        seen = (
+            f"observed: {check['observed']}"
+            if check.get("observed") is not None
+            else (f"sample: {check.get('sample')}")
+        )
         print(f"         column: {check.get('column') or '-'}; {rows}; {seen}")
 
 
@@ -61,15 +64,18 @@ def validate(args: argparse.Namespace, _settings: Settings) -> int:
     if read.frame is None:
         outcome = validation.unreadable(spec.suite_name, read.problem or "unknown")
     else:
-        outcome = validation.validate_frame(read.frame, spec.suite_name, f"cli-{path.stem}",
-                                            spec.validation.max_failing_fraction)  # fmt: skip
+        outcome = validation.validate_frame(
+            read.frame, spec.suite_name, f"cli-{path.stem}", spec.validation.max_failing_fraction
+        )
     summary = outcome.summary()
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
         return OK if outcome.success else FAILED
     verdict = "PASSED" if outcome.success else "FAILED"
-    print(f"{path}: {verdict} {spec.suite_name} — {outcome.rows} rows, "
-          f"{outcome.failing_rows} failing rows, {len(summary['failed_checks'])} failed checks")  # fmt: skip
+    print(
+        f"{path}: {verdict} {spec.suite_name} — {outcome.rows} rows, "
+        f"{outcome.failing_rows} failing rows, {len(summary['failed_checks'])} failed checks"
+    )
     for reason in outcome.batch_failures:
         print(f"  batch rejected: {reason}")
     _print_checks(summary["failed_checks"])
@@ -91,8 +97,11 @@ def _report_ingest(result: Any, day: date) -> int:
             print(f"  log: {result.log}")
         return FAILED
     status = summary["status"]
-    words = {"valid": "validated", "partial": "validated with rows quarantined",
-             "quarantined": "quarantined"}  # fmt: skip
+    words = {
+        "valid": "validated",
+        "partial": "validated with rows quarantined",
+        "quarantined": "quarantined",
+    }
     print(f"  {words[status]}: {summary['rows']} rows, {summary['failing_rows']} failing rows")
     for reason in summary["batch_failures"]:
         print(f"  reason: {reason}")
@@ -138,8 +147,12 @@ def suggest_suite(args: argparse.Namespace, _settings: Settings) -> int:
     if read.frame is None:
         raise UsageError(f"{path}: {read.problem}")
     expectations = suggest.suggest_expectations(read.frame, source=path.name)
-    written = validation.save_suite(spec.suite_name, expectations, replace=args.replace,
-                                    notes=f"Suggested from {path.name}; curate before use.")  # fmt: skip
+    written = validation.save_suite(
+        spec.suite_name,
+        expectations,
+        replace=args.replace,
+        notes=f"Suggested from {path.name}; curate before use.",
+    )
     print(f"{len(expectations)} expectations suggested from {path} ({len(read.frame)} rows)")
     for exp in expectations:
         print(f"  [{exp['meta']['airloop_level']:>5}] {exp['type']} {suggest.brief(exp)}")
@@ -165,8 +178,11 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("suggest-suite", help="infer a starter GX suite from reference data")
     p.add_argument("pipeline")
     p.add_argument("--from", required=True, metavar="FILE", help="CSV or Parquet reference data")
-    p.add_argument("--replace", action="store_true",
-                   help="overwrite the pipeline's suite (default: write a draft beside it)")  # fmt: skip
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="overwrite the pipeline's suite (default: write a draft beside it)",
+    )
     p.set_defaults(func=suggest_suite)
 
 

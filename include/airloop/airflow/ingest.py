@@ -29,6 +29,14 @@ def _setup(pipeline: str) -> tuple[Any, Any, Any, dict[str, Any]]:
 @task
 def land_raw(pipeline: str) -> dict[str, Any]:
     """Acquire the day's batch and keep it, byte for byte, in the raw zone."""
+    try:
+        return _land_raw(pipeline)
+    except (LookupError, FileNotFoundError, ValueError) as exc:
+        # Bad parameters, a missing file or nothing to replay: retrying cannot help.
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _land_raw(pipeline: str) -> dict[str, Any]:
     from airloop.airflow.runtime import read_sql, storage_path
     from airloop.core import ingest, sources
 
@@ -52,11 +60,21 @@ def validate_batch(pipeline: str, landed: dict[str, Any]) -> dict[str, Any]:
 
     spec, lake, day, _ = _setup(pipeline)
     summary = ingest.validate_raw(lake, spec, day, landed)
-    log.info("Validation of %s with %s: %s, %d rows, %d failing rows", day, spec.suite_name,
-             summary["status"], summary["rows"], summary["failing_rows"])  # fmt: skip
+    log.info(
+        "Validation of %s with %s: %s, %d rows, %d failing rows",
+        day,
+        spec.suite_name,
+        summary["status"],
+        summary["rows"],
+        summary["failing_rows"],
+    )
     for check in summary["failed_checks"]:
-        log.warning("FAILED %s — %s rows, sample %s", check["description"],
-                    check["unexpected_count"], check["sample"])  # fmt: skip
+        log.warning(
+            "FAILED %s — %s rows, sample %s",
+            check["description"],
+            check["unexpected_count"],
+            check["sample"],
+        )
     if summary["data_docs"]:
         log.info("Data Docs: %s", summary["data_docs"])
     return summary
@@ -65,8 +83,11 @@ def validate_batch(pipeline: str, landed: dict[str, Any]) -> dict[str, Any]:
 @task.branch
 def route_batch(summary: dict[str, Any]) -> list[str]:
     """Valid rows go to the validated zone; failing rows (or the whole batch) to quarantine."""
-    return {"valid": ["publish_validated"], "partial": ["publish_validated", "quarantine_batch"],
-            "quarantined": ["quarantine_batch"]}[summary["status"]]  # fmt: skip
+    return {
+        "valid": ["publish_validated"],
+        "partial": ["publish_validated", "quarantine_batch"],
+        "quarantined": ["quarantine_batch"],
+    }[summary["status"]]
 
 
 def _publish_task(pipeline: str) -> Any:
@@ -80,9 +101,12 @@ def _publish_task(pipeline: str) -> Any:
         if landed.get("replay"):
             ingest.mark_replayed(lake, day, landed, context["run_id"], summary["status"])
         context["outlet_events"][assets.validated(pipeline)].extra = {
-            "partition": manifest["uri"], "date": manifest["date"], "rows": manifest["rows"],
-            "quarantined_rows": manifest["quarantined_rows"], "validation": manifest["validation"],
-        }  # fmt: skip
+            "partition": manifest["uri"],
+            "date": manifest["date"],
+            "rows": manifest["rows"],
+            "quarantined_rows": manifest["quarantined_rows"],
+            "validation": manifest["validation"],
+        }
         log.info("Published %d rows to %s", manifest["rows"], manifest["uri"])
         return manifest
 
@@ -143,7 +167,7 @@ def build(spec: PipelineSpec) -> DAG:
                 title="Replay quarantine",
                 description="Re-validate the day's quarantined raw batch",
             ),
-        },  # fmt: skip
+        },
         doc_md=__doc__,
     ) as dag:
         landed = land_raw(spec.name)

@@ -38,8 +38,9 @@ def validate_raw(
     if read.frame is None:
         outcome = validation.unreadable(spec.suite_name, read.problem or "unknown")
     else:
-        outcome = validation.validate_frame(read.frame, spec.suite_name, day.isoformat(),
-                                            spec.validation.max_failing_fraction)  # fmt: skip
+        outcome = validation.validate_frame(
+            read.frame, spec.suite_name, day.isoformat(), spec.validation.max_failing_fraction
+        )
     summary = outcome.summary()
     status = (
         "quarantined" if outcome.batch_failed else "partial" if outcome.row_reasons else "valid"
@@ -68,8 +69,13 @@ def publish_validated(
     assert frame is not None  # a readable batch was validated
     failing = {int(k) for k in record["row_reasons"]}
     clean = frame.reset_index(drop=True).drop(index=sorted(failing))
-    meta = {"pipeline": spec.name, "raw": landed, "run_id": run_id,
-            "quarantined_rows": len(failing), "validation": _short(record)}  # fmt: skip
+    meta = {
+        "pipeline": spec.name,
+        "raw": landed,
+        "run_id": run_id,
+        "quarantined_rows": len(failing),
+        "validation": _short(record),
+    }
     manifest = lake.publish("validated", day, clean.reset_index(drop=True), meta)
     lake.drop_unreferenced_parts("validated", day)
     return manifest
@@ -95,9 +101,15 @@ def quarantine(
             )
         # Failing rows may hold anything (text in numeric columns…): keep them as text.
         rows = rows.astype("string")
-    meta = {"pipeline": spec.name, "status": "quarantined", "scope": "batch" if whole else "rows",
-            "raw": landed, "run_id": run_id, "reasons": record["batch_failures"],
-            "validation": _short(record)}  # fmt: skip
+    meta = {
+        "pipeline": spec.name,
+        "status": "quarantined",
+        "scope": "batch" if whole else "rows",
+        "raw": landed,
+        "run_id": run_id,
+        "reasons": record["batch_failures"],
+        "validation": _short(record),
+    }
     sub = f"raw={landed['digest'][:16]}"
     previous = lake.manifest("quarantine", day, sub)
     if previous and previous.get("run_id") != run_id:  # a replay: keep what was recorded before
@@ -123,8 +135,15 @@ def mark_replayed(lake: Lake, day: date, landed: dict[str, Any], run_id: str, st
 
 
 def _short(record: dict[str, Any]) -> dict[str, Any]:
-    keys = ("suite", "status", "rows", "failing_rows", "checks_total", "batch_failures",
-            "data_docs")  # fmt: skip
+    keys = (
+        "suite",
+        "status",
+        "rows",
+        "failing_rows",
+        "checks_total",
+        "batch_failures",
+        "data_docs",
+    )
     out = {k: record.get(k) for k in keys}
     out["failed_checks"] = [c["description"] for c in record.get("failed_checks", [])]
     return out

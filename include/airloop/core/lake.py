@@ -60,8 +60,14 @@ class Lake:
         part = folder / f"part-{digest[:16]}.parquet"
         if not part.exists():
             atomic_write_bytes(part, data)
-        manifest = {**meta, "date": day.isoformat(), "rows": len(frame), "files": [part.name],
-                    "sha256": digest, "uri": str(folder)}  # fmt: skip
+        manifest = {
+            **meta,
+            "date": day.isoformat(),
+            "rows": len(frame),
+            "files": [part.name],
+            "sha256": digest,
+            "uri": str(folder),
+        }
         atomic_write_bytes(folder / MANIFEST, json.dumps(manifest, indent=2, default=str).encode())
         return manifest
 

@@ -23,9 +23,24 @@ import numpy as np
 import pandas as pd
 
 COLUMNS: tuple[str, ...] = (
-    "instant", "dteday", "season", "yr", "mnth", "hr", "holiday", "weekday", "workingday",
-    "weathersit", "temp", "atemp", "hum", "windspeed", "casual", "registered", "cnt",
-)  # fmt: skip
+    "instant",
+    "dteday",
+    "season",
+    "yr",
+    "mnth",
+    "hr",
+    "holiday",
+    "weekday",
+    "workingday",
+    "weathersit",
+    "temp",
+    "atemp",
+    "hum",
+    "windspeed",
+    "casual",
+    "registered",
+    "cnt",
+)
 
 _EPOCH = dt.date(2011, 1, 1)
 _H = np.arange(24)
@@ -34,26 +49,34 @@ _TAU = 2.0 * math.pi
 
 # Hourly weathersit transitions (rows: from 1..4), close to the real within-day frequencies.
 _TRANS = np.array(
-    [[0.923, 0.070, 0.007, 0.000], [0.180, 0.755, 0.065, 0.000],
-     [0.088, 0.320, 0.590, 0.002], [0.000, 0.060, 0.690, 0.250]]
-)  # fmt: skip
+    [
+        [0.923, 0.070, 0.007, 0.000],
+        [0.180, 0.755, 0.065, 0.000],
+        [0.088, 0.320, 0.590, 0.002],
+        [0.000, 0.060, 0.690, 0.250],
+    ]
+)
 _START = np.array([0.67, 0.27, 0.06, 0.0002])
 _WET_TILT = np.array([-1.0, 0.0, 1.0, 1.5])  # how a wet day re-weights states 1..4
 _HUM_BY_WS = np.array([0.0, 0.0, 0.08, 0.18, 0.22])  # indexed by weathersit
-_DEMAND_BY_WS = {"registered": np.array([0, 1.0, 0.93, 0.65, 0.3]),
-                 "casual": np.array([0, 1.0, 0.82, 0.48, 0.15])}  # fmt: skip
+_DEMAND_BY_WS = {
+    "registered": np.array([0, 1.0, 0.93, 0.65, 0.3]),
+    "casual": np.array([0, 1.0, 0.82, 0.48, 0.15]),
+}
 _MA = np.array([1.0, 0.8, 0.45, 0.15]) / math.hypot(1.0, 0.8, 0.45, 0.15)  # lag-1 corr ≈ 0.66
 
 # Hour profiles fitted to the 2011–2012 hourly means: an envelope (amplitude, rise centre, rise
 # width, fall centre, fall width on the 04:00 clock) plus Gaussian bumps (amplitude, centre,
 # width). On working days the bumps are the commute peaks that ``commute_peak_factor`` scales.
 _PROFILE_PARAMS = {
-    ("registered", True): ((138.0, 1.65, 0.35, 19.2, 0.6),
-                           ((319.0, 4.0, 0.68), (341.0, 13.6, 1.19))),
+    ("registered", True): (
+        (138.0, 1.65, 0.35, 19.2, 0.6),
+        ((319.0, 4.0, 0.68), (341.0, 13.6, 1.19)),
+    ),
     ("registered", False): ((316.0, 5.3, 1.23, 14.2, 4.1), ((38.0, 13.5, 1.45),)),
     ("casual", True): ((46.0, 4.7, 1.5, 17.4, 1.6), ((13.8, 13.3, 0.92),)),
     ("casual", False): ((179.0, 5.95, 1.03, 11.9, 3.5), ((41.0, 11.8, 2.1),)),
-}  # fmt: skip
+}
 # Temperature response (°C): best, width below, width above. Leisure riders are fussier.
 _TEMP_RESPONSE = {"registered": (27.0, 21.0, 14.0), "casual": (27.0, 13.5, 12.0)}
 _SCALE = {"registered": 4.45, "casual": 5.3}  # calibrated: 2011–2012 mean cnt matches real
@@ -114,9 +137,13 @@ def _holidays(year: int) -> frozenset[dt.date]:
         fixed += [(4, 16)] * (y >= 2005) + [(6, 19)] * (y >= 2021)  # Emancipation, Juneteenth
         days |= {_observed(dt.date(y, m, d)) for m, d in fixed}
         days |= {
-            _nth_weekday(y, 1, 0, 3), _nth_weekday(y, 2, 0, 3), _nth_weekday(y, 5, 0, -1),
-            _nth_weekday(y, 9, 0, 1), _nth_weekday(y, 10, 0, 2), _nth_weekday(y, 11, 3, 4),
-        }  # fmt: skip
+            _nth_weekday(y, 1, 0, 3),
+            _nth_weekday(y, 2, 0, 3),
+            _nth_weekday(y, 5, 0, -1),
+            _nth_weekday(y, 9, 0, 1),
+            _nth_weekday(y, 10, 0, 2),
+            _nth_weekday(y, 11, 3, 4),
+        }
         if y % 4 == 1:  # Inauguration Day, a DC-area federal holiday; Sunday moves to Monday
             inauguration = dt.date(y, 1, 20)
             days.add(inauguration + dt.timedelta(days=inauguration.weekday() == 6))
@@ -191,10 +218,14 @@ def _simulate(
 
     amp = 3.6 * cycle_amp / 6.0 * (1.0 - 0.15 * (ws.mean() - 1.0))  # clouds damp the cycle
     t_c = (
-        15.3 - 11.2 * math.cos(_TAU * (doy - 17) / 365.25) + 3.4 * (1 + 0.2 * winter) * a_temp
-        + amp * np.cos(_TAU * (_H - 15.65) / 24) + 0.23 * amp * np.cos(2 * _TAU * (_H - 1.85) / 24)
-        - 0.8 * (ws - 1) + 0.5 * zs[0]
-    )  # fmt: skip
+        15.3
+        - 11.2 * math.cos(_TAU * (doy - 17) / 365.25)
+        + 3.4 * (1 + 0.2 * winter) * a_temp
+        + amp * np.cos(_TAU * (_H - 15.65) / 24)
+        + 0.23 * amp * np.cos(2 * _TAU * (_H - 1.85) / 24)
+        - 0.8 * (ws - 1)
+        + 0.5 * zs[0]
+    )
     hum = 0.60 + 0.124 * np.cos(_TAU * (_H - 3.5) / 24) + 0.09 * (a_hum + a_wet)
     hum = hum + _HUM_BY_WS[ws] + 0.06 * zs[1]
     kmh = 13.6 * wind_day / 4.0 * (1 + 0.22 * np.cos(_TAU * (_H - 15) / 24))
@@ -239,10 +270,16 @@ def _simulate(
     if not keep.any():
         keep[17] = True
     ints = {
-        "instant": (ordinal - _EPOCH.toordinal()) * 24 + _H + 1, "season": _season(day),
-        "yr": day.year - 2011, "mnth": day.month, "hr": _H, "holiday": int(holiday),
-        "weekday": weekday, "workingday": int(working), "weathersit": ws,
-    }  # fmt: skip
+        "instant": (ordinal - _EPOCH.toordinal()) * 24 + _H + 1,
+        "season": _season(day),
+        "yr": day.year - 2011,
+        "mnth": day.month,
+        "hr": _H,
+        "holiday": int(holiday),
+        "weekday": weekday,
+        "workingday": int(working),
+        "weathersit": ws,
+    }
     out = {k: np.broadcast_to(v, 24).astype(np.int64) for k, v in ints.items()}
     out.update(dteday=np.full(24, day.isoformat(), dtype=object), temp=temp, atemp=atemp)
     out.update(hum=hum, windspeed=windspeed, **counts)

@@ -88,17 +88,23 @@ def from_sql(src: SqlSource, day: date, read_sql: SqlReader) -> RawBatch:
 
 
 def acquire(
-    spec: PipelineSpec, day: date, open_path: OpenPath, read_sql: SqlReader | None = None,
-    override_file: str | None = None, source_kind: str | None = None,
-) -> RawBatch:  # fmt: skip
+    spec: PipelineSpec,
+    day: date,
+    open_path: OpenPath,
+    read_sql: SqlReader | None = None,
+    override_file: str | None = None,
+    source_kind: str | None = None,
+) -> RawBatch:
     """The raw batch for ``day``: an override file, or the spec's source (or ``source_kind``)."""
     if override_file:
         return whole_file(override_file, open_path)
     src = spec.source
     if source_kind and source_kind != src.kind:
         if source_kind != "simulator":
-            raise ValueError(f"source override {source_kind!r} needs its settings in the spec; "
-                             "use the 'file' parameter to ingest a specific file")  # fmt: skip
+            raise ValueError(
+                f"source override {source_kind!r} needs its settings in the spec; "
+                "use the 'file' parameter to ingest a specific file"
+            )
         src = SimulatorSource(kind="simulator")
     if isinstance(src, SimulatorSource):
         return from_simulator(src, day)

@@ -42,7 +42,7 @@ def _widen(low: float, high: float, integer: bool) -> tuple[float, float]:
     lo, hi = low - RANGE_MARGIN * span, high + RANGE_MARGIN * span
     if low >= 0:
         lo = max(lo, 0.0)  # a non-negative quantity stays non-negative
-    if 0 <= low and high <= 1 and not integer:
+    if low >= 0 and high <= 1 and not integer:
         lo, hi = max(lo, 0.0), min(hi, 1.0)  # looks like a share or a normalised value
     return (math.floor(lo), math.ceil(hi)) if integer else (round(lo, 6), round(hi, 6))
 
@@ -52,33 +52,74 @@ def _column(frame: pd.DataFrame, col: str, source: str) -> list[dict[str, Any]]:
     out = []
     kind = s.dtype.kind
     types = _TYPE_LISTS.get(kind, ["str"])
-    out.append(_exp("expect_column_values_to_be_in_type_list", "batch",
-                    f"observed dtype {s.dtype} in {source}", column=col, type_list=types))  # fmt: skip
+    out.append(
+        _exp(
+            "expect_column_values_to_be_in_type_list",
+            "batch",
+            f"observed dtype {s.dtype} in {source}",
+            column=col,
+            type_list=types,
+        )
+    )
     nulls = int(s.isna().sum())
     if nulls == 0:
-        out.append(_exp("expect_column_values_to_not_be_null", "row",
-                        f"no nulls in {len(s)} reference rows", column=col))  # fmt: skip
+        out.append(
+            _exp(
+                "expect_column_values_to_not_be_null",
+                "row",
+                f"no nulls in {len(s)} reference rows",
+                column=col,
+            )
+        )
     values = s.dropna()
     if values.empty:
         return out
     distinct = values.nunique()
     if kind in "iu" and distinct <= MAX_CODES and distinct < max(2, len(values) // 2):
         codes = sorted(int(v) for v in values.unique())
-        out.append(_exp("expect_column_values_to_be_in_set", "row",
-                        f"{distinct} codes observed", column=col, value_set=codes))  # fmt: skip
+        out.append(
+            _exp(
+                "expect_column_values_to_be_in_set",
+                "row",
+                f"{distinct} codes observed",
+                column=col,
+                value_set=codes,
+            )
+        )
     elif kind in "iuf":
         finite = values[values.map(math.isfinite)] if kind == "f" else values
         lo, hi = _widen(float(finite.min()), float(finite.max()), kind in "iu")
-        out.append(_exp("expect_column_values_to_be_between", "row",
-                        f"observed {finite.min()}..{finite.max()}, widened {RANGE_MARGIN:.0%}",
-                        column=col, min_value=lo, max_value=hi))  # fmt: skip
+        out.append(
+            _exp(
+                "expect_column_values_to_be_between",
+                "row",
+                f"observed {finite.min()}..{finite.max()}, widened {RANGE_MARGIN:.0%}",
+                column=col,
+                min_value=lo,
+                max_value=hi,
+            )
+        )
     elif kind == "O" and _is_date_text(values):
-        out.append(_exp("expect_column_values_to_match_strftime_format", "row",
-                        "ISO dates observed", column=col, strftime_format="%Y-%m-%d"))  # fmt: skip
+        out.append(
+            _exp(
+                "expect_column_values_to_match_strftime_format",
+                "row",
+                "ISO dates observed",
+                column=col,
+                strftime_format="%Y-%m-%d",
+            )
+        )
     elif kind == "O" and distinct <= MAX_CATEGORIES:
         cats = sorted(str(v) for v in values.unique())
-        out.append(_exp("expect_column_values_to_be_in_set", "row",
-                        f"{distinct} categories observed", column=col, value_set=cats))  # fmt: skip
+        out.append(
+            _exp(
+                "expect_column_values_to_be_in_set",
+                "row",
+                f"{distinct} categories observed",
+                column=col,
+                value_set=cats,
+            )
+        )
     return out
 
 
@@ -86,8 +127,11 @@ def candidate_keys(frame: pd.DataFrame, max_width: int = 2) -> list[list[str]]:
     """Smallest column combinations (non-float, no nulls) that are unique in ``frame``."""
     usable = [c for c in frame.columns if frame[c].dtype.kind != "f" and not frame[c].isna().any()]
     for width in range(1, max_width + 1):
-        found = [list(combo) for combo in itertools.combinations(usable, width)
-                 if not frame.duplicated(subset=list(combo)).any()]  # fmt: skip
+        found = [
+            list(combo)
+            for combo in itertools.combinations(usable, width)
+            if not frame.duplicated(subset=list(combo)).any()
+        ]
         if found:
             return found[:3]
     return []
@@ -96,11 +140,17 @@ def candidate_keys(frame: pd.DataFrame, max_width: int = 2) -> list[list[str]]:
 def suggest_expectations(frame: pd.DataFrame, source: str = "reference data") -> list[dict]:
     """A starter suite for data shaped like ``frame``."""
     out = [
-        _exp("expect_table_columns_to_match_set", "batch", f"columns of {source}",
-             column_set=list(frame.columns), exact_match=True),
-        _exp("expect_table_row_count_to_be_between", "batch", "a batch is never empty",
-             min_value=1),
-    ]  # fmt: skip
+        _exp(
+            "expect_table_columns_to_match_set",
+            "batch",
+            f"columns of {source}",
+            column_set=list(frame.columns),
+            exact_match=True,
+        ),
+        _exp(
+            "expect_table_row_count_to_be_between", "batch", "a batch is never empty", min_value=1
+        ),
+    ]
     for col in frame.columns:
         out += _column(frame, col, source)
     for key in candidate_keys(frame)[:1]:

@@ -62,10 +62,16 @@ class ValidationOutcome:
     def summary(self) -> dict[str, Any]:
         """JSON-safe summary without per-row detail (for XCom, Asset extras, logs)."""
         failed = [asdict(c) for c in self.checks if not c.success]
-        return {"suite": self.suite, "rows": self.rows, "failing_rows": self.failing_rows,
-                "batch_failures": self.batch_failures, "failed_checks": failed,
-                "checks_total": len(self.checks), "success": self.success,
-                "data_docs": self.data_docs}  # fmt: skip
+        return {
+            "suite": self.suite,
+            "rows": self.rows,
+            "failing_rows": self.failing_rows,
+            "batch_failures": self.batch_failures,
+            "failed_checks": failed,
+            "checks_total": len(self.checks),
+            "success": self.success,
+            "data_docs": self.data_docs,
+        }
 
 
 def unreadable(suite: str, problem: str) -> ValidationOutcome:
@@ -128,7 +134,7 @@ def ensure_checkpoint(suite_name: str, root: str | None = None) -> Any:
             validation_definitions=[vd],
             actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
             result_format={"result_format": "COMPLETE"},
-        )  # fmt: skip
+        )
     )
 
 
@@ -165,23 +171,33 @@ def _check(result: Any) -> tuple[CheckResult, list[int]]:
     indices = [int(i) for i in res.get("unexpected_index_list") or [] if isinstance(i, int | float)]
     sample = [_plain(v) for v in (res.get("partial_unexpected_list") or [])]
     check = CheckResult(
-        cfg.type, column, level, bool(result.success), description,
-        res.get("unexpected_count"), sample[:SAMPLE_SIZE], _plain(res.get("observed_value")),
-    )  # fmt: skip
+        cfg.type,
+        column,
+        level,
+        bool(result.success),
+        description,
+        res.get("unexpected_count"),
+        sample[:SAMPLE_SIZE],
+        _plain(res.get("observed_value")),
+    )
     return check, indices
 
 
 def validate_frame(
-    frame: pd.DataFrame, suite_name: str, run_name: str, max_failing_fraction: float = 1.0,
+    frame: pd.DataFrame,
+    suite_name: str,
+    run_name: str,
+    max_failing_fraction: float = 1.0,
     root: str | None = None,
-) -> ValidationOutcome:  # fmt: skip
+) -> ValidationOutcome:
     """Validate ``frame`` against a suite, build Data Docs, and split failures by level."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     frame = frame.reset_index(drop=True)  # GX reports unexpected rows by index
     checkpoint = ensure_checkpoint(suite_name, root)
-    result = checkpoint.run(batch_parameters={"dataframe": frame},
-                            run_id=RunIdentifier(run_name=run_name))  # fmt: skip
+    result = checkpoint.run(
+        batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_name)
+    )
     checks, batch_failures, row_reasons = [], [], {}
     for vr in result.run_results.values():
         for r in vr.results:
@@ -195,10 +211,13 @@ def validate_frame(
                 row_reasons.setdefault(i, []).append(check.description)
     rows = len(frame)
     if rows and not batch_failures and len(row_reasons) / rows > max_failing_fraction:
-        batch_failures.append(f"{len(row_reasons)} of {rows} rows fail row-level checks "
-                              f"({len(row_reasons) / rows:.1%} > {max_failing_fraction:.0%})")  # fmt: skip
-    return ValidationOutcome(suite_name, rows, checks, batch_failures, row_reasons,
-                             _docs_page(result))  # fmt: skip
+        batch_failures.append(
+            f"{len(row_reasons)} of {rows} rows fail row-level checks "
+            f"({len(row_reasons) / rows:.1%} > {max_failing_fraction:.0%})"
+        )
+    return ValidationOutcome(
+        suite_name, rows, checks, batch_failures, row_reasons, _docs_page(result)
+    )
 
 
 def _docs_page(result: Any) -> str | None:
@@ -212,9 +231,12 @@ def _docs_page(result: Any) -> str | None:
 
 
 def save_suite(
-    name: str, expectations: list[dict[str, Any]], replace: bool = False, notes: str = "",
+    name: str,
+    expectations: list[dict[str, Any]],
+    replace: bool = False,
+    notes: str = "",
     root: str | None = None,
-) -> str:  # fmt: skip
+) -> str:
     """Store a suite built from ``{type, kwargs, meta}`` dicts; return where it was written.
 
     An existing suite is only replaced when asked; otherwise the new one is written as a draft

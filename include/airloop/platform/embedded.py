@@ -53,18 +53,32 @@ def service_argv(settings: Settings, name: str) -> list[str]:
     if name == "mlflow":
         mlflow_dir = settings.mlflow_dir
         return [
-            _bin("mlflow"), "server",
-            "--host", settings.host, "--port", str(settings.mlflow_port), "--workers", "1",
-            "--backend-store-uri", f"sqlite:///{mlflow_dir / 'mlflow.db'}",
-            "--artifacts-destination", (mlflow_dir / "artifacts").as_uri(),
-        ]  # fmt: skip
+            _bin("mlflow"),
+            "server",
+            "--host",
+            settings.host,
+            "--port",
+            str(settings.mlflow_port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{mlflow_dir / 'mlflow.db'}",
+            "--artifacts-destination",
+            (mlflow_dir / "artifacts").as_uri(),
+        ]
     return [_bin("airflow"), name]
 
 
 def prepare(settings: Settings) -> dict[str, str]:
     """Create the state folders, secrets and airflow.cfg; migrate the metadata database."""
-    for folder in (settings.home, settings.airflow_home, settings.logs_dir, settings.run_dir,
-                   settings.mlflow_dir / "artifacts", settings.home / "lake"):  # fmt: skip
+    for folder in (
+        settings.home,
+        settings.airflow_home,
+        settings.logs_dir,
+        settings.run_dir,
+        settings.mlflow_dir / "artifacts",
+        settings.home / "lake",
+    ):
         folder.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.home, 0o700)
     values = secrets.load_or_create(settings.home / "secrets.json")
@@ -83,9 +97,13 @@ def _migrate(settings: Settings) -> None:
     log = settings.logs_dir / "airflow-db-migrate.log"
     with open(log, "ab") as fh:
         done = subprocess.run(
-            [_bin("airflow"), "db", "migrate"], env=service_env(settings),
-            stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False,
-        )  # fmt: skip
+            [_bin("airflow"), "db", "migrate"],
+            env=service_env(settings),
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     if done.returncode != 0:
         raise PlatformError(f"`airflow db migrate` failed; see {log}:\n{_tail(log)}")
     stamp.touch()
@@ -117,10 +135,11 @@ class Status:
 def status(settings: Settings) -> Status:
     records = {r.name: r for r in processes.read_records(settings.run_dir)}
     services = {
-        name: records[name].pid if name in records and processes.record_alive(records[name])
+        name: records[name].pid
+        if name in records and processes.record_alive(records[name])
         else None
         for name in SERVICES
-    }  # fmt: skip
+    }
     pids = processes.marked_pids(marker(settings))
     return Status(
         services=services,
@@ -165,8 +184,9 @@ def up(
         if dead:
             down(settings, progress=lambda _msg: None)
             r = dead[0]
-            raise PlatformError(f"{r.name} exited during start-up; its log {r.log}:\n"
-                                f"{_tail(Path(r.log))}")  # fmt: skip
+            raise PlatformError(
+                f"{r.name} exited during start-up; its log {r.log}:\n{_tail(Path(r.log))}"
+            )
         current = status(settings)
         if current.healthy:
             return current

@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from typing import Any
+from urllib.parse import quote
 
 TERMINAL_STATES = {"success", "failed"}
 
@@ -57,14 +58,18 @@ class AirflowClient:
             except AirflowApiError as exc:
                 if "404" not in str(exc) or time.monotonic() > deadline:
                     errors = self.get("/api/v2/importErrors").get("import_errors", [])
-                    raise AirflowApiError(f"DAG {dag_id} not available: {exc}; "
-                                          f"import errors: {errors}") from None  # fmt: skip
+                    raise AirflowApiError(
+                        f"DAG {dag_id} not available: {exc}; import errors: {errors}"
+                    ) from None
             time.sleep(1.0)
 
     def trigger(
-        self, dag_id: str, conf: dict[str, Any] | None = None, logical_date: str | None = None,
+        self,
+        dag_id: str,
+        conf: dict[str, Any] | None = None,
+        logical_date: str | None = None,
         run_id: str | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         """Unpause ``dag_id`` and create a run; returns the DAG run."""
         self._send("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
         body: dict[str, Any] = {"logical_date": logical_date, "conf": conf or {}}
@@ -76,12 +81,12 @@ class AirflowClient:
         """Poll until the run succeeds or fails; raise TimeoutError otherwise."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            run = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+            run = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
             if run["state"] in TERMINAL_STATES:
                 return run
             time.sleep(1.0)
         raise TimeoutError(f"{dag_id} run {run_id} not finished after {timeout_s:.0f}s")
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances"
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances"
         return self.get(path)["task_instances"]

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from airloop.platform import embedded, health
 from airloop.platform.secrets import ADMIN_USER
@@ -36,9 +37,12 @@ def platform_running(settings: Settings) -> bool:
 
 
 def run_dag(
-    settings: Settings, dag_id: str, conf: dict[str, Any], xcom_tasks: tuple[str, ...] = (),
+    settings: Settings,
+    dag_id: str,
+    conf: dict[str, Any],
+    xcom_tasks: tuple[str, ...] = (),
     timeout_s: float = 1800.0,
-) -> RunResult:  # fmt: skip
+) -> RunResult:
     """Run ``dag_id`` with ``conf`` and wait for it to finish."""
     if platform_running(settings):
         return _run_on_platform(settings, dag_id, conf, xcom_tasks, timeout_s)
@@ -46,9 +50,12 @@ def run_dag(
 
 
 def _run_on_platform(
-    settings: Settings, dag_id: str, conf: dict[str, Any], xcom_tasks: tuple[str, ...],
+    settings: Settings,
+    dag_id: str,
+    conf: dict[str, Any],
+    xcom_tasks: tuple[str, ...],
     timeout_s: float,
-) -> RunResult:  # fmt: skip
+) -> RunResult:
     from airloop.platform.rest import AirflowApiError, AirflowClient
 
     password = json.loads((settings.home / "secrets.json").read_text())["admin_password"]
@@ -59,8 +66,9 @@ def _run_on_platform(
     finished = client.wait_for_run(dag_id, run_id, timeout_s)
     tasks = {t["task_id"]: str(t["state"]) for t in client.task_instances(dag_id, run_id)}
     xcom = {}
+    run_path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
     for task_id in xcom_tasks:
-        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
+        path = f"{run_path}/taskInstances/{task_id}/xcomEntries/return_value"
         with contextlib.suppress(AirflowApiError):
             xcom[task_id] = client.get(f"{path}?deserialize=true")["value"]
     return RunResult(dag_id, run_id, finished["state"], "platform", tasks, xcom)
@@ -109,8 +117,15 @@ def _run_in_process(
             raise LookupError(f"DAG {dag_id} not found; import errors: {bag.import_errors}")
         dag_run = dag.test(run_conf=conf)
     tasks = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-    return RunResult(dag_id, dag_run.run_id, str(dag_run.state), "in-process", tasks,
-                     _xcoms(dag_id, dag_run.run_id, xcom_tasks), str(log))  # fmt: skip
+    return RunResult(
+        dag_id,
+        dag_run.run_id,
+        str(dag_run.state),
+        "in-process",
+        tasks,
+        _xcoms(dag_id, dag_run.run_id, xcom_tasks),
+        str(log),
+    )
 
 
 def _xcoms(dag_id: str, run_id: str, task_ids: tuple[str, ...]) -> dict[str, Any]:
@@ -120,6 +135,7 @@ def _xcoms(dag_id: str, run_id: str, task_ids: tuple[str, ...]) -> dict[str, Any
     if not task_ids:
         return {}
     with create_session() as session:
-        query = XComModel.get_many(run_id=run_id, dag_ids=dag_id, task_ids=list(task_ids),
-                                   key="return_value")  # fmt: skip
+        query = XComModel.get_many(
+            run_id=run_id, dag_ids=dag_id, task_ids=list(task_ids), key="return_value"
+        )
         return {r.task_id: XComModel.deserialize_value(r) for r in session.scalars(query).all()}
