@@ -25,3 +25,17 @@ def copy_gx_context(dest: Path) -> Path:
 
     shutil.copytree(REPO / "great_expectations", dest, ignore=shutil.ignore_patterns("uncommitted"))
     return dest
+
+
+def seed_validated(lake_root: Path, pipeline: str, start, days: int, seed: int = 11, drift=None):
+    """Publish ``days`` simulated days as validated partitions (what ingest would have done)."""
+    from datetime import timedelta
+
+    from airloop.core.lake import Lake
+    from airloop.core.simulator import simulate_day
+
+    lake = Lake(lake_root, pipeline)
+    for i in range(days):
+        day = start + timedelta(days=i)
+        lake.publish("validated", day, simulate_day(day, seed=seed, drift=drift), {"seeded": True})
+    return lake

@@ -20,6 +20,7 @@ os.environ.update(
     AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
     AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
     GIT_PYTHON_REFRESH="quiet",
+    AIRLOOP_RETRY_DELAY_S="1",
 )
 
 
@@ -52,6 +53,12 @@ def airflow_db() -> Path:
     airflow = Path(sys.executable).parent / "airflow"
     subprocess.run(
         [str(airflow), "db", "migrate"], check=True, capture_output=True, env=dict(os.environ)
+    )
+    subprocess.run(
+        [str(airflow), "pools", "set", "airloop_promotion", "1", "test"],
+        check=True,
+        capture_output=True,
+        env=dict(os.environ),
     )
     return _AIRFLOW_HOME
 
@@ -113,3 +120,12 @@ def s3_lake(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(conn))
     monkeypatch.setenv("AIRLOOP_LAKE_URI", f"s3://aws_default@{bucket}/lake")
     return client, bucket
+
+
+@pytest.fixture
+def isolated_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A private MLflow store (SQLite + local artifacts) for one test."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("AIRLOOP_MLFLOW_ARTIFACTS", (tmp_path / "mlartifacts").as_uri())
+    return uri

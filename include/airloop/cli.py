@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from airloop import cli_data
+from airloop import cli_data, cli_models
 from airloop.settings import Settings, load_settings
 
 
@@ -69,6 +69,8 @@ def _down(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
+    if args.pipeline:
+        return cli_models.print_pipeline_status(args, settings)
     return _print_status(settings, as_json=args.json)
 
 
@@ -80,10 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_up)
     p = sub.add_parser("down", help="stop every process the platform started")
     p.set_defaults(func=_down)
-    p = sub.add_parser("status", help="show services, health, memory and URLs")
+    p = sub.add_parser("status", help="the platform (services, health, memory, URLs) or a pipeline")
+    p.add_argument("pipeline", nargs="?", help="show this pipeline's champion, versions, ledger")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_status)
     cli_data.add_commands(sub)
+    cli_models.add_commands(sub)
     return parser
 
 

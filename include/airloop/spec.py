@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -81,6 +81,44 @@ class ValidationSpec(_Strict):
     max_failing_fraction: float = Field(0.1, ge=0, le=1)
 
 
+class TrainingSpec(_Strict):
+    """What a challenger is trained on and how."""
+
+    window_days: int = Field(28, ge=2, le=3650)  # validated partitions up to the run's date
+    holdout_days: int = Field(7, ge=1)  # the latest days form the frozen holdout
+    min_rows: int = Field(100, ge=10)
+    estimator: str = "sklearn.ensemble.HistGradientBoostingRegressor"  # dotted path
+    params: dict[str, Any] = {}
+    categorical_features: list[str] = []  # one-hot encoded; other features pass through
+    reference_sample_rows: int = Field(5000, ge=100)  # kept for drift monitoring
+    random_state: int = 0
+
+    @model_validator(mode="after")
+    def _holdout_fits(self) -> TrainingSpec:
+        if self.holdout_days >= self.window_days:
+            raise ValueError("holdout_days must be smaller than window_days")
+        return self
+
+
+Metric = Literal["rmse", "mae", "r2", "roc_auc", "f1", "log_loss", "accuracy"]
+
+
+class PromotionSpec(_Strict):
+    """When a challenger replaces the champion (see ``airloop.core.decision``)."""
+
+    metric: Metric = "rmse"
+    floor: float  # the challenger must be at least this good (≤ for errors, ≥ for scores)
+    min_improvement: float = Field(0.01, ge=0, le=1)  # relative to the champion's metric
+    tolerance: float = Field(0.0, ge=0, le=1)  # the CI may admit at most this relative regression
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    bootstrap_resamples: int = Field(1000, ge=100, le=100_000)
+    seed: int = 0
+    slices: list[str] = []
+    slice_tolerance: float = Field(0.10, ge=0, le=10)  # relative regression allowed per slice
+    min_slice_rows: int = Field(30, ge=1)
+    approval: Literal["none", "required"] = "none"
+
+
 class PipelineSpec(_Strict):
     """One pipeline: its data contract, its source and its policies."""
 
@@ -97,6 +135,8 @@ class PipelineSpec(_Strict):
     start_date: date
     source: Source
     validation: ValidationSpec = ValidationSpec()
+    training: TrainingSpec = TrainingSpec()
+    promotion: PromotionSpec | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> PipelineSpec:
@@ -107,6 +147,15 @@ class PipelineSpec(_Strict):
             raise ValueError(f"features {leaked} are listed in exclude_features")
         if len(set(self.features)) != len(self.features):
             raise ValueError("features contain duplicates")
+        unknown = sorted(set(self.training.categorical_features) - set(self.features))
+        if unknown:
+            raise ValueError(f"training.categorical_features {unknown} are not features")
+        if self.promotion:
+            regression = {"rmse", "mae", "r2"}
+            if (self.promotion.metric in regression) != (self.task == "regression"):
+                raise ValueError(
+                    f"promotion.metric {self.promotion.metric!r} does not fit a {self.task} task"
+                )
         return self
 
     @property

@@ -8,3 +8,13 @@ from airflow.sdk import Asset
 def validated(pipeline: str) -> Asset:
     """New validated partitions of ``pipeline`` (extra: partition URI, rows, validation)."""
     return Asset(uri=f"airloop://{pipeline}/validated", name=f"{pipeline}.validated")
+
+
+def champion(pipeline: str) -> Asset:
+    """Champion changes (extra: version, previous version, trigger, reason)."""
+    return Asset(uri=f"airloop://{pipeline}/champion", name=f"{pipeline}.champion")
+
+
+def retrain_request(pipeline: str) -> Asset:
+    """Retrain requests from monitoring (extra: reason, window)."""
+    return Asset(uri=f"airloop://{pipeline}/retrain_request", name=f"{pipeline}.retrain_request")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +11,8 @@ OWNER = "airloop"
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": OWNER,
     "retries": 2,
-    "retry_delay": timedelta(seconds=30),
+    # Overridable so tests exercise retries without waiting (AIRLOOP_RETRY_DELAY_S=1).
+    "retry_delay": timedelta(seconds=float(os.environ.get("AIRLOOP_RETRY_DELAY_S", "30"))),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
 }

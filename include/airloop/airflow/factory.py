@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG
 
-from airloop.airflow import ingest
+from airloop.airflow import ingest, rollback, train
 from airloop.spec import load_pipeline
 
 
@@ -12,4 +12,6 @@ def build_pipeline_dags(pipeline: str) -> dict[str, DAG]:
     """All DAGs of ``pipeline``, for ``globals().update(...)`` in a thin DAG file."""
     spec = load_pipeline(pipeline)
     dags = [ingest.build(spec)]
+    if spec.promotion is not None:
+        dags += [train.build(spec), rollback.build(spec)]
     return {dag.dag_id: dag for dag in dags}

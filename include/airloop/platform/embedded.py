@@ -42,6 +42,9 @@ def service_env(settings: Settings) -> dict[str, str]:
         AIRLOOP_HOME=str(settings.home),
         AIRLOOP_PROJECT_ROOT=str(settings.project_root),
         MLFLOW_TRACKING_URI=settings.mlflow_url,
+        AIRLOOP_MLFLOW_ARTIFACTS=(settings.mlflow_dir / "artifacts").as_uri(),
+        # MLflow 3's GenAI job runner starts ~8 worker processes (~1.5 GB) we never use.
+        MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false",
         GIT_PYTHON_REFRESH="quiet",
         PYTHONUNBUFFERED="1",
     )
@@ -52,19 +55,14 @@ def service_env(settings: Settings) -> dict[str, str]:
 def service_argv(settings: Settings, name: str) -> list[str]:
     if name == "mlflow":
         mlflow_dir = settings.mlflow_dir
+        # Clients write artifacts straight to the default root (no proxy), so tasks and the CLI
+        # can also use the store without the server: one artifact location either way.
         return [
-            _bin("mlflow"),
-            "server",
-            "--host",
-            settings.host,
-            "--port",
-            str(settings.mlflow_port),
-            "--workers",
-            "1",
-            "--backend-store-uri",
-            f"sqlite:///{mlflow_dir / 'mlflow.db'}",
-            "--artifacts-destination",
-            (mlflow_dir / "artifacts").as_uri(),
+            *(_bin("mlflow"), "server", "--host", settings.host),
+            *("--port", str(settings.mlflow_port), "--workers", "1"),
+            *("--backend-store-uri", f"sqlite:///{mlflow_dir / 'mlflow.db'}"),
+            *("--default-artifact-root", (mlflow_dir / "artifacts").as_uri()),
+            "--no-serve-artifacts",
         ]
     return [_bin("airflow"), name]
 
@@ -88,7 +86,7 @@ def prepare(settings: Settings) -> dict[str, str]:
 
 
 def _migrate(settings: Settings) -> None:
-    """``airflow db migrate`` once per Airflow version (it costs seconds even when current)."""
+    """``airflow db migrate`` and the promotion pool, once per Airflow version."""
     from importlib.metadata import version
 
     stamp = settings.airflow_home / f".migrated-{version('apache-airflow-core')}"
@@ -106,6 +104,15 @@ def _migrate(settings: Settings) -> None:
         )
     if done.returncode != 0:
         raise PlatformError(f"`airflow db migrate` failed; see {log}:\n{_tail(log)}")
+    pool = subprocess.run(
+        [_bin("airflow"), "pools", "set", "airloop_promotion", "1", "Serialises promotions"],
+        env=service_env(settings),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if pool.returncode != 0:
+        raise PlatformError(f"cannot create the airloop_promotion pool: {pool.stderr[-2000:]}")
     stamp.touch()
 
 

@@ -100,7 +100,16 @@ def use_local_airflow(settings: Settings) -> None:
     embedded.prepare(settings)
     env = embedded.service_env(settings)
     env.pop("AIRLOOP_SERVICE_OF", None)  # this CLI process is not a platform service
+    # Without the server, use its store directly (same database, same artifact root).
+    env["MLFLOW_TRACKING_URI"] = local_tracking_uri(settings)
     os.environ.update(env)
+
+
+def local_tracking_uri(settings: Settings) -> str:
+    """The MLflow server when it runs, else its SQLite store directly."""
+    if health.mlflow_healthy(settings.mlflow_url):
+        return settings.mlflow_url
+    return f"sqlite:///{settings.mlflow_dir / 'mlflow.db'}"
 
 
 def _run_in_process(

@@ -1,0 +1,184 @@
+"""MLflow: the one module that imports it. Runs, registry versions, aliases, tags.
+
+Registered model name = pipeline name; aliases ``champion``, ``challenger``,
+``previous_champion``. MLflow has no alias history and no compare-and-set: the ledger
+(``airloop.core.ledger``) and the re-check in ``promotion`` supply both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib.metadata import version as dist_version
+from pathlib import Path
+from typing import Any
+
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous_champion"
+_REQUIREMENTS = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "cloudpickle")
+
+
+def _mlflow() -> Any:
+    import logging
+
+    import mlflow
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    return mlflow
+
+
+def client() -> Any:
+    from mlflow import MlflowClient
+
+    _mlflow()
+    return MlflowClient()
+
+
+def ensure_experiment(name: str) -> str:
+    """The experiment named after the pipeline; artifacts under ``AIRLOOP_MLFLOW_ARTIFACTS``."""
+    mlflow = _mlflow()
+    found = mlflow.get_experiment_by_name(name)
+    if found:
+        return found.experiment_id
+    location = os.environ.get("AIRLOOP_MLFLOW_ARTIFACTS")
+    try:
+        return mlflow.create_experiment(
+            name, artifact_location=f"{location}/{name}" if location else None
+        )
+    except mlflow.exceptions.MlflowException:  # created concurrently by another task
+        return mlflow.get_experiment_by_name(name).experiment_id
+
+
+def version_for_airflow_run(name: str, dag_id: str, run_id: str) -> dict[str, Any] | None:
+    """The version a previous try of this Airflow run registered, if any (retry safety)."""
+    try:
+        found = client().search_model_versions(
+            f"name='{name}' and tags.airflow_run_id='{run_id}' and tags.dag_id='{dag_id}'"
+        )
+    except Exception:  # the registered model does not exist yet
+        return None
+    if not found:
+        return None
+    mv = min(found, key=lambda v: int(v.version))
+    return {"version": int(mv.version), "run_id": mv.run_id}
+
+
+def log_and_register(
+    name: str,
+    model: Any,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    datasets: list[tuple[Any, str, str]],
+    artifacts: dict[str, Any],
+    input_example: Any,
+) -> dict[str, Any]:
+    """One MLflow run (params, metrics, model, lineage, artifacts) and a new registry version.
+
+    ``datasets``: ``(frame, source_uri, context)`` logged through ``mlflow.data``;
+    ``artifacts``: file name → DataFrame (Parquet) or JSON-able object.
+    """
+    mlflow = _mlflow()
+    from mlflow.models import infer_signature
+
+    experiment_id = ensure_experiment(name)
+    with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
+        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+        mlflow.log_metrics(metrics)
+        for frame, source, context in datasets:
+            dataset = mlflow.data.from_pandas(frame, source=source, name=f"{name}-{context}")
+            mlflow.log_input(dataset, context=context)
+        with tempfile.TemporaryDirectory() as tmp:
+            for file_name, content in artifacts.items():
+                path = Path(tmp) / file_name
+                if hasattr(content, "to_parquet"):
+                    content.to_parquet(path, index=False)
+                else:
+                    path.write_text(json.dumps(content, indent=2, default=str))
+                mlflow.log_artifact(str(path))
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            input_example=input_example,
+            signature=infer_signature(input_example, model.predict(input_example)),
+            # Explicit requirements: MLflow's inference imports the model in a subprocess (~10 s).
+            pip_requirements=[f"{d}=={dist_version(d)}" for d in _REQUIREMENTS],
+            skops_trusted_types=_own_types(model),
+        )
+    c = client()
+    try:
+        c.create_registered_model(name, description=f"Airloop pipeline {name}")
+    except Exception:  # already registered
+        pass
+    # Tags at creation: a crash can never leave a version without its Airflow run id.
+    mv = c.create_model_version(name, info.model_uri, run.info.run_id, tags=tags)
+    c.set_registered_model_alias(name, CHALLENGER, mv.version)
+    return {"version": int(mv.version), "run_id": run.info.run_id}
+
+
+def _own_types(model: Any) -> list[str]:
+    """Types skops does not trust by default in a model we just fitted in this process.
+
+    MLflow stores scikit-learn models with skops (not pickle); it refuses e.g. the tree nodes of
+    HistGradientBoosting unless listed. We built this object ourselves, so we list its types.
+    """
+    import skops.io
+
+    return list(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
+
+
+def alias_version(name: str, alias: str) -> int | None:
+    try:
+        return int(client().get_model_version_by_alias(name, alias).version)
+    except Exception:  # no such alias (or model) yet
+        return None
+
+
+def version_info(name: str, version: int) -> dict[str, Any] | None:
+    try:
+        mv = client().get_model_version(name, str(version))
+    except Exception:
+        return None
+    return {
+        "version": int(mv.version),
+        "run_id": mv.run_id,
+        "tags": dict(mv.tags),
+        "aliases": list(getattr(mv, "aliases", []) or []),
+    }
+
+
+def run_metrics(run_id: str) -> dict[str, float]:
+    return dict(client().get_run(run_id).data.metrics)
+
+
+def load_model(name: str, version: int) -> Any:
+    return _mlflow().sklearn.load_model(f"models:/{name}/{version}")
+
+
+def load_artifact_frame(run_id: str, file_name: str) -> Any:
+    import pandas as pd
+
+    path = _mlflow().artifacts.download_artifacts(run_id=run_id, artifact_path=file_name)
+    return pd.read_parquet(path)
+
+
+def set_alias(name: str, alias: str, version: int) -> None:
+    client().set_registered_model_alias(name, alias, str(version))
+
+
+def tag_version(name: str, version: int, tags: dict[str, Any]) -> None:
+    c = client()
+    for key, value in tags.items():
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        c.set_model_version_tag(name, str(version), key, text[:5000])
+
+
+def log_run_dict(run_id: str, payload: dict[str, Any], file_name: str) -> None:
+    client().log_dict(run_id, payload, file_name)
+
+
+def count_versions(name: str) -> int:
+    try:
+        return len(client().search_model_versions(f"name='{name}'"))
+    except Exception:
+        return 0

@@ -1,0 +1,135 @@
+"""Training: a window of validated partitions → time-ordered split → a scikit-learn Pipeline."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+
+from airloop.core.lake import Lake
+from airloop.spec import PipelineSpec
+
+
+class NotEnoughData(ValueError):
+    """The window holds too few validated rows to train and evaluate honestly."""
+
+
+@dataclass
+class TrainingData:
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    partitions: list[dict[str, Any]]  # lineage: date, uri, sha256, rows
+    window: tuple[date, date]
+    holdout_start: date
+    notes: list[str] = field(default_factory=list)
+
+
+def load_window(
+    lake: Lake, spec: PipelineSpec, end: date, window_days: int | None = None
+) -> TrainingData:
+    """Validated partitions in ``(end - window_days, end]``, split by date into train/holdout.
+
+    The holdout is the latest ``holdout_days`` days, so every holdout row is later than every
+    training row (a frozen, honest test of what the model will face next).
+    """
+    days = window_days or spec.training.window_days
+    start = end - timedelta(days=days - 1)
+    frames, partitions = [], []
+    for day in lake.dates("validated"):
+        if start <= day <= end:
+            manifest = lake.manifest("validated", day) or {}
+            frame = lake.read("validated", day)
+            if frame is None or frame.empty:
+                continue
+            frames.append(frame.assign(_airloop_day=day))
+            partitions.append(
+                {
+                    "date": day.isoformat(),
+                    "uri": manifest.get("uri"),
+                    "sha256": manifest.get("sha256"),
+                    "rows": len(frame),
+                }
+            )
+    if not frames:
+        raise NotEnoughData(f"no validated partitions between {start} and {end}")
+    data = pd.concat(frames, ignore_index=True)
+    order = [c for c in [spec.time_column, *spec.key] if c and c in data.columns]
+    data = data.sort_values(["_airloop_day", *order], kind="stable").reset_index(drop=True)
+    present = sorted(data["_airloop_day"].unique())
+    holdout_days = min(spec.training.holdout_days, max(1, len(present) // 4))
+    holdout_start = present[-holdout_days]
+    train = data[data["_airloop_day"] < holdout_start]
+    holdout = data[data["_airloop_day"] >= holdout_start]
+    if len(train) < spec.training.min_rows or len(holdout) < 10:
+        raise NotEnoughData(
+            f"{len(train)} training and {len(holdout)} holdout rows in "
+            f"{start}..{end}; need at least {spec.training.min_rows} to train"
+        )
+    notes = []
+    if holdout_days < spec.training.holdout_days:
+        notes.append(f"holdout shortened to {holdout_days} days: only {len(present)} days present")
+    return TrainingData(
+        train.drop(columns="_airloop_day"),
+        holdout.drop(columns="_airloop_day"),
+        partitions,
+        (start, end),
+        holdout_start,
+        notes,
+    )
+
+
+def _estimator(path: str, params: dict[str, Any]) -> Any:
+    module, _, name = path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        raise ValueError(f"estimator {path!r} cannot be imported") from None
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise ValueError(f"estimator {path}: bad parameters {params}: {exc}") from None
+
+
+def build_pipeline(spec: PipelineSpec, overrides: dict[str, Any] | None = None) -> Any:
+    """Preprocessing + estimator as one scikit-learn Pipeline (served and logged as a unit)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    categorical = spec.training.categorical_features
+    numeric = [f for f in spec.features if f not in categorical]
+    pre = ColumnTransformer(
+        [("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
+         ("numeric", "passthrough", numeric)],
+        verbose_feature_names_out=False,
+    )  # fmt: skip
+    params = {**spec.training.params, **(overrides or {})}
+    estimator = _estimator(spec.training.estimator, params)
+    if "random_state" in estimator.get_params():
+        estimator.set_params(random_state=params.get("random_state", spec.training.random_state))
+    return Pipeline([("preprocess", pre), ("model", estimator)])
+
+
+def predict(model: Any, spec: PipelineSpec, frame: pd.DataFrame) -> Any:
+    """Point predictions; for classification the positive-class probability."""
+    features = frame[spec.features]
+    if spec.task == "classification" and hasattr(model, "predict_proba"):
+        return model.predict_proba(features)[:, 1]
+    return model.predict(features)
+
+
+def fit(spec: PipelineSpec, data: TrainingData, overrides: dict[str, Any] | None = None) -> Any:
+    model = build_pipeline(spec, overrides)
+    model.fit(data.train[spec.features], data.train[spec.target])
+    return model
+
+
+def reference_sample(spec: PipelineSpec, data: TrainingData, model: Any) -> pd.DataFrame:
+    """A fixed-size, seeded sample of training rows with predictions, for drift monitoring."""
+    n = min(spec.training.reference_sample_rows, len(data.train))
+    sample = data.train.sample(n=n, random_state=spec.training.random_state)
+    columns = [*spec.features, spec.target]
+    return sample[columns].assign(prediction=predict(model, spec, sample)).reset_index(drop=True)
