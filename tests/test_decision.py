@@ -57,7 +57,7 @@ def test_an_equal_challenger_is_inconclusive() -> None:
 
 
 def test_a_clearly_worse_challenger_is_rejected() -> None:
-    rng, y, g = _data()
+    rng, y, _ = _data()
     d = decide(POLICY, y, y + rng.normal(0, 45, len(y)), y + rng.normal(0, 20, len(y)))
     assert d.outcome == REJECT and "significantly worse" in d.reason
     assert d.ci_high < 0

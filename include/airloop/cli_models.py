@@ -80,7 +80,8 @@ def print_pipeline_status(args: argparse.Namespace, settings: Settings) -> int:
         f"{status['pipeline']}: {status['versions']} versions, "
         f"{status['validated_partitions']} validated partitions"
     )
-    print(f"  champion: {'v%s %s' % (champ['version'], champ['metrics']) if champ else 'none'}")
+    shown = f"v{champ['version']} {champ['metrics']}" if champ else "none"
+    print(f"  champion: {shown}")
     print(f"  challenger: {status['challenger']}  previous champion: {status['previous_champion']}")
     for e in status["ledger"][-10:]:
         print(

@@ -172,7 +172,7 @@ def record_outcome(pipeline: str, evaluation: dict[str, Any]) -> dict[str, Any]:
     """Ledger every decision that did not promote (reject, inconclusive, refused approval)."""
     from airloop.core import ledger
 
-    spec, lake, context = _setup(pipeline)
+    _, lake, context = _setup(pipeline)
     key = ledger.entry_key(context["dag"].dag_id, context["run_id"])
     if ledger.has_entry(lake, key):  # promoted (or aborted) and ledgered by promote_champion
         return {"recorded": False}

@@ -7,6 +7,7 @@ Registered model name = pipeline name; aliases ``champion``, ``challenger``,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -106,10 +107,8 @@ def log_and_register(
             skops_trusted_types=_own_types(model),
         )
     c = client()
-    try:
+    with contextlib.suppress(Exception):  # already registered
         c.create_registered_model(name, description=f"Airloop pipeline {name}")
-    except Exception:  # already registered
-        pass
     # Tags at creation: a crash can never leave a version without its Airflow run id.
     mv = c.create_model_version(name, info.model_uri, run.info.run_id, tags=tags)
     c.set_registered_model_alias(name, CHALLENGER, mv.version)
