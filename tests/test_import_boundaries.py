@@ -81,3 +81,19 @@ def test_platform_and_settings_import_only_the_standard_library_at_module_level(
         if bad:
             problems[str(p.relative_to(REPO))] = sorted(bad)
     assert not problems, problems
+
+
+def test_each_heavy_library_has_exactly_one_home_module() -> None:
+    homes = {
+        "mlflow": "registry.py",
+        "great_expectations": "validation.py",
+        "evidently": "drift.py",
+        "skops": "registry.py",
+    }
+    problems = []
+    for p in PKG.rglob("*.py"):
+        for name in _imports(p, False):
+            top = name.split(".")[0]
+            if top in homes and not (p.parent.name == "core" and p.name == homes[top]):
+                problems.append(f"{p.relative_to(REPO)} imports {name}")
+    assert not problems, problems

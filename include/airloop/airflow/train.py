@@ -177,9 +177,9 @@ def record_outcome(pipeline: str, evaluation: dict[str, Any]) -> dict[str, Any]:
     if ledger.has_entry(lake, key):  # promoted (or aborted) and ledgered by promote_champion
         return {"recorded": False}
     action, reason = evaluation["outcome"], evaluation["reason"]
-    approval = context["ti"].xcom_pull(task_ids="approve_promotion")
+    approval = context["ti"].xcom_pull(task_ids="approve_promotion", key=APPROVAL_ANSWER)
     if action == "promote":
-        if approval and approval.get("chosen_options") == ["Reject"]:
+        if approval and "Reject" in list(approval.get("chosen_options") or []):
             said = (approval.get("params_input") or {}).get("reason") or "no reason given"
             action, reason = "reject", f"rejected by approver: {said}"
         else:
@@ -197,6 +197,32 @@ def record_outcome(pipeline: str, evaluation: dict[str, Any]) -> dict[str, Any]:
     )
     log.info("Ledger: %s v%s — %s", action, evaluation["challenger_version"], reason)
     return entry
+
+
+APPROVAL_ANSWER = "answer"
+
+
+def _approval_operator() -> type:
+    """Airflow's HITL ApprovalOperator, also keeping the answer for the ledger.
+
+    On "Reject" the stock operator skips downstream tasks before its return value reaches XCom,
+    so the approver's reason would be lost; we push the answer under our own key first.
+    """
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+    class LedgeredApprovalOperator(ApprovalOperator):
+        def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+            if "error" not in event:
+                context["ti"].xcom_push(
+                    key=APPROVAL_ANSWER,
+                    value={
+                        "chosen_options": list(event.get("chosen_options") or []),
+                        "params_input": event.get("params_input") or {},
+                    },
+                )
+            return super().execute_complete(context, event)
+
+    return LedgeredApprovalOperator
 
 
 def build(spec: PipelineSpec) -> DAG:
@@ -248,9 +274,7 @@ def build(spec: PipelineSpec) -> DAG:
         routed = _route(approval)(evaluation)
         promoted = _promote(spec.name)(spec.name, evaluation)
         if approval == "required":
-            from airflow.providers.standard.operators.hitl import ApprovalOperator
-
-            gate = ApprovalOperator(
+            gate = _approval_operator()(
                 task_id="approve_promotion",
                 subject=f"Promote a new {spec.name} champion?",
                 body=(

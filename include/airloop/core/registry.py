@@ -110,7 +110,7 @@ def log_and_register(
     with contextlib.suppress(Exception):  # already registered
         c.create_registered_model(name, description=f"Airloop pipeline {name}")
     # Tags at creation: a crash can never leave a version without its Airflow run id.
-    mv = c.create_model_version(name, info.model_uri, run.info.run_id, tags=tags)
+    mv = mlflow.register_model(info.model_uri, name, tags=tags)
     c.set_registered_model_alias(name, CHALLENGER, mv.version)
     return {"version": int(mv.version), "run_id": run.info.run_id}
 

@@ -49,6 +49,32 @@ class AirflowClient:
     def get(self, path: str) -> Any:
         return self._send("GET", path)
 
+    def patch(self, path: str, body: Any) -> Any:
+        return self._send("PATCH", path, body)
+
+    def answer_approval(
+        self,
+        dag_id: str,
+        run_id: str,
+        approve: bool,
+        reason: str = "",
+        task_id: str = "approve_promotion",
+    ) -> Any:
+        """Answer a human-in-the-loop ApprovalOperator, as a person would in the UI."""
+        path = (
+            f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
+            f"{task_id}/-1/hitlDetails"
+        )
+        body = {
+            "chosen_options": ["Approve" if approve else "Reject"],
+            "params_input": {"reason": reason},
+        }
+        return self.patch(path, body)
+
+    def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
+        states = {t["task_id"]: t["state"] for t in self.task_instances(dag_id, run_id)}
+        return states.get(task_id)
+
     def wait_for_dag(self, dag_id: str, timeout_s: float = 120.0) -> dict[str, Any]:
         """Wait until the dag-processor has parsed ``dag_id``; fail with its import errors."""
         deadline = time.monotonic() + timeout_s
