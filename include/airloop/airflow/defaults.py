@@ -21,3 +21,32 @@ DEFAULT_ARGS: dict[str, Any] = {
 def tags(stage: str, pipeline: str | None = None) -> list[str]:
     """Tags ``airloop``, ``stage:<stage>`` and ``pipeline:<name>`` for filtering in the UI."""
     return ["airloop", f"stage:{stage}"] + ([f"pipeline:{pipeline}"] if pipeline else [])
+
+
+def optional_date_param(title: str, description: str) -> Any:
+    """A Params-form date field that may stay empty."""
+    from airflow.sdk import Param
+
+    return Param(None, type=["null", "string"], format="date", title=title,
+                 description=description)  # fmt: skip
+
+
+def pipeline_dag(
+    spec: Any, stage: str, description: str, schedule: Any, params: dict[str, Any],
+    default_args: dict[str, Any] | None = None,
+) -> Any:  # fmt: skip
+    """``DAG(<pipeline>__<stage>)`` with Airloop's start date, tags, defaults and no catchup."""
+    from datetime import UTC, datetime
+
+    from airflow.sdk import DAG
+
+    return DAG(
+        dag_id=spec.dag_id(stage),
+        description=description,
+        schedule=schedule,
+        start_date=datetime.combine(spec.start_date, datetime.min.time(), tzinfo=UTC),
+        catchup=False,
+        default_args=default_args or DEFAULT_ARGS,
+        tags=tags(stage, spec.name),
+        params=params,
+    )

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import DAG, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from airloop.airflow import assets
-from airloop.airflow.defaults import DEFAULT_ARGS, tags
+from airloop.airflow.defaults import optional_date_param, pipeline_dag
 from airloop.spec import PipelineSpec
 
 log = logging.getLogger(__name__)
@@ -132,44 +131,18 @@ def quarantine_batch(pipeline: str, landed: dict[str, Any], summary: dict[str, A
 
 def build(spec: PipelineSpec) -> DAG:
     """``<pipeline>__ingest``: scheduled per the spec; triggerable with a Params form."""
-    start = datetime.combine(spec.start_date, datetime.min.time(), tzinfo=UTC)
-    with DAG(
-        dag_id=spec.dag_id("ingest"),
-        description=f"Acquire, validate and publish {spec.name} data",
-        schedule=spec.schedule,
-        start_date=start,
-        catchup=False,
-        default_args=DEFAULT_ARGS,
-        tags=tags("ingest", spec.name),
-        params={
-            "date": Param(
-                None,
-                type=["null", "string"],
-                format="date",
-                title="Partition date",
-                description="YYYY-MM-DD; empty = the run's data interval start",
-            ),
-            "source": Param(
-                "spec",
-                enum=["spec", "simulator"],
-                title="Source",
-                description="'spec' uses the source in the pipeline spec",
-            ),
-            "file": Param(
-                None,
-                type=["null", "string"],
-                title="Input file",
-                description="Ingest this file (path or s3:// URI) as the day's batch",
-            ),
-            "replay": Param(
-                False,
-                type="boolean",
-                title="Replay quarantine",
-                description="Re-validate the day's quarantined raw batch",
-            ),
-        },
-        doc_md=__doc__,
-    ) as dag:
+    params = {
+        "date": optional_date_param("Partition date", "Empty = the run's data interval start"),
+        "source": Param("spec", enum=["spec", "simulator"], title="Source",
+                        description="'spec' uses the source in the pipeline spec"),
+        "file": Param(None, type=["null", "string"], title="Input file",
+                      description="Ingest this file (path or s3:// URI) as the day's batch"),
+        "replay": Param(False, type="boolean", title="Replay quarantine",
+                        description="Re-validate the day's quarantined raw batch"),
+    }  # fmt: skip
+    description = f"Acquire, validate and publish {spec.name} data"
+    with pipeline_dag(spec, "ingest", description, spec.schedule, params) as dag:
+        dag.doc_md = __doc__
         landed = land_raw(spec.name)
         summary = validate_batch(spec.name, landed)
         routes = route_batch(summary)

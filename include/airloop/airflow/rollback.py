@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import DAG, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from airloop.airflow import assets
-from airloop.airflow.defaults import DEFAULT_ARGS, tags
+from airloop.airflow.defaults import DEFAULT_ARGS, pipeline_dag
 from airloop.spec import PipelineSpec
 
 
@@ -52,25 +50,16 @@ def _rollback_task(pipeline: str) -> Any:
 
 
 def build(spec: PipelineSpec) -> DAG:
-    with DAG(
-        dag_id=spec.dag_id("rollback"),
-        description=f"Roll the {spec.name} champion back",
-        schedule=None,
-        start_date=datetime.combine(spec.start_date, datetime.min.time(), tzinfo=UTC),
-        default_args={**DEFAULT_ARGS, "retries": 1},
-        tags=tags("rollback", spec.name),
-        params={
-            "to_version": Param(
-                None,
-                type=["null", "integer"],
-                minimum=1,
-                title="Version",
-                description="Empty = the previous champion",
-            ),
-            "reason": Param(None, type="string", minLength=3, title="Reason"),
-        },
-        doc_md=__doc__,
+    """``<pipeline>__rollback``: manual only."""
+    params = {
+        "to_version": Param(None, type=["null", "integer"], minimum=1, title="Version",
+                            description="Empty = the previous champion"),
+        "reason": Param(None, type="string", minLength=3, title="Reason"),
+    }  # fmt: skip
+    description = f"Roll the {spec.name} champion back"
+    with pipeline_dag(
+        spec, "rollback", description, None, params, {**DEFAULT_ARGS, "retries": 1}
     ) as dag:
+        dag.doc_md = __doc__
         _rollback_task(spec.name)(spec.name)
-    _ = uuid
     return dag

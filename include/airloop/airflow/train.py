@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from airflow.sdk import DAG, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airloop.airflow import assets
-from airloop.airflow.defaults import DEFAULT_ARGS, tags
+from airloop.airflow.defaults import optional_date_param, pipeline_dag
 from airloop.spec import PipelineSpec
 
 log = logging.getLogger(__name__)
@@ -227,48 +227,23 @@ def _approval_operator() -> type:
 
 def build(spec: PipelineSpec) -> DAG:
     """``<pipeline>__train``: on new validated data, on request, or by hand."""
-    start = datetime.combine(spec.start_date, datetime.min.time(), tzinfo=UTC)
     approval = spec.promotion.approval if spec.promotion else "none"
-    with DAG(
-        dag_id=spec.dag_id("train"),
-        description=f"Train, evaluate and promote {spec.name} models",
-        schedule=assets.validated(spec.name) | assets.retrain_request(spec.name),
-        start_date=start,
-        catchup=False,
-        default_args=DEFAULT_ARGS,
-        tags=tags("train", spec.name),
-        params={
-            "end_date": Param(
-                None,
-                type=["null", "string"],
-                format="date",
-                title="Window end",
-                description="Last day of the training window; empty = latest",
-            ),
-            "window_days": Param(
-                None,
-                type=["null", "integer"],
-                minimum=2,
-                title="Window days",
-                description=f"Default {spec.training.window_days}",
-            ),
-            "estimator_params": Param({}, type="object", title="Estimator parameter overrides"),
-            "reason": Param("", type="string", title="Reason", description="Why you retrain"),
-            "force": Param(
-                False,
-                type="boolean",
-                title="Force",
-                description="Promote without statistical evidence (never below the "
-                "floor, never with a regression)",
-            ),
-            "trigger": Param(
-                "auto",
-                enum=["auto", "manual", "schedule", "drift"],
-                title="Trigger (for the ledger)",
-            ),
-        },
-        doc_md=__doc__,
-    ) as dag:
+    params = {
+        "end_date": optional_date_param("Window end", "Last day of the window; empty = latest"),
+        "window_days": Param(None, type=["null", "integer"], minimum=2, title="Window days",
+                             description=f"Default {spec.training.window_days}"),
+        "estimator_params": Param({}, type="object", title="Estimator parameter overrides"),
+        "reason": Param("", type="string", title="Reason", description="Why you retrain"),
+        "force": Param(False, type="boolean", title="Force",
+                       description="Promote without statistical evidence (never below the "
+                                   "floor, never with a regression)"),
+        "trigger": Param("auto", enum=["auto", "manual", "schedule", "drift"],
+                         title="Trigger (for the ledger)"),
+    }  # fmt: skip
+    schedule = assets.validated(spec.name) | assets.retrain_request(spec.name)
+    description = f"Train, evaluate and promote {spec.name} models"
+    with pipeline_dag(spec, "train", description, schedule, params) as dag:
+        dag.doc_md = __doc__
         trained = train_challenger(spec.name)
         evaluation = evaluate_challenger(spec.name, trained)
         routed = _route(approval)(evaluation)
