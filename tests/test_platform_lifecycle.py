@@ -112,9 +112,14 @@ def test_up_run_a_dag_up_again_recover_and_down(platform_env: dict[str, str]) ->
     assert recovered.returncode == 0, recovered.stdout[-3000:] + recovered.stderr[-3000:]
     assert embedded.status(settings).healthy
 
+    records_before = processes.read_records(settings.run_dir)
+    every_pid_seen = embedded.status(settings).pids
+    assert len(every_pid_seen) >= 10  # workers, serve-logs, uvicorn children are all found
     down = _make("down", platform_env)
     assert down.returncode == 0, down.stdout + down.stderr
     assert processes.marked_pids(embedded.marker(settings)) == []
+    assert processes.platform_pids(records_before, embedded.marker(settings)) == []
+    assert all(not processes.is_running(pid) for pid in every_pid_seen)
     after = embedded.status(settings)
     assert not any(after.services.values())
     assert after.airflow_components is None and not after.mlflow_healthy

@@ -147,7 +147,7 @@ def status(settings: Settings) -> Status:
         else None
         for name in SERVICES
     }
-    pids = processes.marked_pids(marker(settings))
+    pids = processes.platform_pids(list(records.values()), marker(settings))
     return Status(
         services=services,
         airflow_components=health.airflow_components(settings.airflow_url),

@@ -124,6 +124,40 @@ def marked_pids(marker_value: str) -> list[int]:
     return found
 
 
+def _proc_table() -> dict[int, tuple[int, int, int]]:
+    """pid → (ppid, pgid, sid) of every live process."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields and fields[0] not in ("Z", "X"):
+                table[int(entry.name)] = (int(fields[1]), int(fields[2]), int(fields[3]))
+    return table
+
+
+def platform_pids(records: Sequence[ProcessRecord], marker_value: str) -> list[int]:
+    """Every live process of the platform.
+
+    Found three ways, because each alone misses some: the marker variable (Airflow retitles
+    processes with setproctitle, which can overwrite /proc/<pid>/environ), the sessions and
+    process groups our services lead, and the descendants of all of those.
+    """
+    table = _proc_table()
+    leaders = {r.pid for r in records if r.start_ticks and record_alive(r)} | {
+        r.pgid for r in records if record_alive(r)
+    }
+    found = set(marked_pids(marker_value)) | {
+        pid for pid, (_, pgid, sid) in table.items() if pgid in leaders or sid in leaders
+    }
+    found |= {r.pid for r in records if record_alive(r)}
+    changed = True
+    while changed:  # close over children
+        extra = {pid for pid, (ppid, _, _) in table.items() if ppid in found} - found
+        found |= extra
+        changed = bool(extra)
+    return sorted(found - _ancestors())
+
+
 def _signal_all(records: Iterable[ProcessRecord], pids: Iterable[int], sig: int) -> None:
     for record in records:
         if record_alive(record):
@@ -145,22 +179,24 @@ def stop_all(
     records: Sequence[ProcessRecord], marker_value: str, grace_s: float = 20.0
 ) -> StopReport:
     """TERM every service group and marked process, wait ``grace_s``, then KILL what is left."""
-    targets = set(marked_pids(marker_value)) | {r.pid for r in records if record_alive(r)}
+    targets = set(platform_pids(records, marker_value))
     _signal_all(records, targets, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    remaining = _wait_gone(targets, marker_value, deadline)
+    remaining = _wait_gone(targets, records, marker_value, deadline)
     killed = 0
     if remaining:
         killed = len(remaining)
         _signal_all(records, remaining, signal.SIGKILL)
-        remaining = _wait_gone(remaining, marker_value, time.monotonic() + 10)
+        remaining = _wait_gone(remaining, records, marker_value, time.monotonic() + 10)
     return StopReport(len(targets) - killed, killed, sorted(remaining))
 
 
-def _wait_gone(pids: set[int], marker_value: str, deadline: float) -> set[int]:
+def _wait_gone(
+    pids: set[int], records: Sequence[ProcessRecord], marker_value: str, deadline: float
+) -> set[int]:
     while True:
-        # Re-scan for marked processes: a dying parent may have forked one more child.
-        alive = {p for p in pids if is_running(p)} | set(marked_pids(marker_value))
+        # Re-scan: a dying parent may have forked one more child.
+        alive = {p for p in pids if is_running(p)} | set(platform_pids(records, marker_value))
         if not alive or time.monotonic() >= deadline:
             return alive
         time.sleep(0.2)
