@@ -9,7 +9,7 @@ STAMP := $(VENV)/.airloop-installed
 UV_VERSION := $(shell sed -n 's/^uv==//p' requirements-dev.txt)
 PYTEST_ARGS ?=
 
-.PHONY: help venv up down status test test-fast lint lock clean
+.PHONY: help venv up down status test test-fast lint lock bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,10 @@ lint: $(STAMP)  ## ruff check and format check
 lock: $(STAMP)  ## re-resolve requirements.in / requirements-dev.in into the pinned locks
 	$(BIN)/uv pip compile -q --python-version 3.11 --no-header requirements.in -o requirements.txt
 	$(BIN)/uv pip compile -q --python-version 3.11 --no-header requirements-dev.in -o requirements-dev.txt
+
+# Figures so far: validation throughput and peak memory (FULL=1 adds 1M rows). More in issue 8.
+bench: $(STAMP)  ## print performance figures
+	$(BIN)/python bench/validation_throughput.py 10000 100000 $(if $(FULL),1000000,)
 
 clean: down  ## stop the platform and remove the venv (keeps .airloop state)
 	rm -rf $(VENV)

@@ -59,6 +59,8 @@ def test_promote_reject_inconclusive_and_rollback(model_plane) -> None:
     assert info["tags"]["airloop.decision"] == "promote"
     assert info["tags"]["airflow_run_id"] == dag_run.run_id
     assert info["tags"]["data_window"] == "2012-04-01..2012-05-12"
+    assert info["tags"]["code_version"].startswith("0.1.0")
+    assert info["tags"]["pipeline"] == "bike_demand"
     run_metrics = registry.run_metrics(info["run_id"])
     assert run_metrics["holdout_rmse"] < 150
     reference = registry.load_artifact_frame(info["run_id"], "reference.parquet")

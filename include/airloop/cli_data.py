@@ -22,7 +22,8 @@ class UsageError(Exception):
     """Bad arguments, an unknown pipeline or a missing file: exit 2."""
 
 
-def _spec(name: str) -> Any:
+def load_spec_or_usage_error(name: str) -> Any:
+    """The pipeline's spec; an unknown or invalid spec is a usage error (exit 2)."""
     from airloop.spec import SpecError, load_pipeline
 
     try:
@@ -55,7 +56,7 @@ def validate(args: argparse.Namespace, _settings: Settings) -> int:
     """Validate a file against the pipeline's raw suite."""
     from airloop.core import readers, validation
 
-    spec = _spec(args.pipeline)
+    spec = load_spec_or_usage_error(args.pipeline)
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
@@ -114,7 +115,7 @@ def _report_ingest(result: Any, day: date) -> int:
 def _ingest_run(settings: Settings, pipeline: str, conf: dict[str, Any]) -> int:
     from airloop.platform.runner import run_dag
 
-    spec = _spec(pipeline)
+    spec = load_spec_or_usage_error(pipeline)
     result = run_dag(settings, spec.dag_id("ingest"), conf, ("land_raw", "validate_batch"))
     return _report_ingest(result, date.fromisoformat(conf["date"]))
 
@@ -139,7 +140,7 @@ def suggest_suite(args: argparse.Namespace, _settings: Settings) -> int:
     """Infer a starter suite from reference data for a human to curate."""
     from airloop.core import readers, suggest, validation
 
-    spec = _spec(args.pipeline)
+    spec = load_spec_or_usage_error(args.pipeline)
     path = Path(getattr(args, "from"))
     if not path.is_file():
         raise UsageError(f"no such file: {path}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from airloop.cli_data import FAILED, OK, UsageError, _spec
+from airloop.cli_data import FAILED, OK, load_spec_or_usage_error
 from airloop.settings import Settings
 
 
@@ -19,7 +20,7 @@ def _model_plane(settings: Settings, pipeline: str) -> tuple[Any, Any]:
     from airloop.core.lake import Lake
     from airloop.platform.runner import local_tracking_uri
 
-    spec = _spec(pipeline)
+    spec = load_spec_or_usage_error(pipeline)
     os.environ.setdefault("MLFLOW_TRACKING_URI", local_tracking_uri(settings))
     os.environ.setdefault("AIRLOOP_MLFLOW_ARTIFACTS", (settings.mlflow_dir / "artifacts").as_uri())
     return spec, Lake(lake_root(), spec.name)
@@ -34,7 +35,7 @@ def rollback(args: argparse.Namespace, settings: Settings) -> int:
     try:
         result = promotion.rollback(lake, spec.name, args.reason, datetime.now(UTC), key, args.to)
     except promotion.PromotionError as exc:
-        print(f"airloop rollback: {exc}", file=__import__("sys").stderr)
+        print(f"airloop rollback: {exc}", file=sys.stderr)
         return FAILED
     print(
         f"{spec.name}: champion is now v{result['champion']} (was v{result['previous']}); "
@@ -97,6 +98,3 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--to", type=int, metavar="VERSION", help="version to restore")
     p.add_argument("--reason", required=True, help="why (recorded in the ledger)")
     p.set_defaults(func=rollback)
-
-
-_ = UsageError

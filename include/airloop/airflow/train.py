@@ -56,6 +56,24 @@ def _trigger(context: dict[str, Any]) -> str:
     return "manual" if "manual" in str(getattr(run_type, "value", run_type)).lower() else "schedule"
 
 
+def _code_version() -> str:
+    """``AIRLOOP_CODE_VERSION`` (set by images/CI), else the package version + git commit."""
+    import os
+
+    from airloop import __version__
+    from airloop.settings import load_settings
+
+    if os.environ.get("AIRLOOP_CODE_VERSION"):
+        return os.environ["AIRLOOP_CODE_VERSION"]
+    git = load_settings().project_root / ".git"
+    try:
+        head = (git / "HEAD").read_text().strip()
+        sha = (git / head[5:]).read_text().strip() if head.startswith("ref: ") else head
+    except OSError:  # not a checkout (e.g. an installed image) or a packed ref
+        return __version__
+    return f"{__version__}+{sha[:12]}"
+
+
 def _at(context: dict[str, Any]) -> datetime:
     """The audit time of a decision: when this task try started (not wall-clock in logic)."""
     return context["ti"].start_date or context["dag_run"].run_after
@@ -64,7 +82,6 @@ def _at(context: dict[str, Any]) -> datetime:
 @task
 def train_challenger(pipeline: str) -> dict[str, Any]:
     """Fit on the window of validated partitions; log to MLflow; register as @challenger."""
-    from airloop import __version__
     from airloop.core import challenger
     from airloop.core.training import NotEnoughData
 
@@ -74,7 +91,7 @@ def train_challenger(pipeline: str) -> dict[str, Any]:
     run_tags = {
         "dag_id": context["dag"].dag_id,
         "airflow_run_id": context["run_id"],
-        "code_version": __version__,
+        "code_version": _code_version(),
         "trigger": _trigger(context),
         "reason": str(params.get("reason") or "")[:500],
     }
@@ -102,12 +119,10 @@ def train_challenger(pipeline: str) -> dict[str, Any]:
 @task
 def evaluate_challenger(pipeline: str, trained: dict[str, Any]) -> dict[str, Any]:
     """Both models on the same holdout → promote / reject / inconclusive, with the evidence."""
-    from airloop.core import challenger, registry
+    from airloop.core import challenger
 
     spec, _, context = _setup(pipeline)
     record = challenger.evaluate(spec, trained, force=bool(context["params"].get("force")))
-    if record["champion_version"] is None and record["outcome"] == "promote":
-        trained["trigger"] = "initial"
     log.info(
         "Decision for v%s vs champion %s: %s — %s",
         record["challenger_version"],
@@ -115,7 +130,6 @@ def evaluate_challenger(pipeline: str, trained: dict[str, Any]) -> dict[str, Any
         record["outcome"],
         record["reason"],
     )
-    _ = registry
     return {
         **record,
         "trigger": "initial" if record["champion_version"] is None else trained["trigger"],
