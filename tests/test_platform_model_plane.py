@@ -67,6 +67,28 @@ def _wait(predicate, timeout: float, what: str) -> None:
         time.sleep(2)
 
 
+def _answer(client: AirflowClient, run_id: str, approve: bool, reason: str) -> None:
+    """Answer the approval like a person: once it is waiting, not within milliseconds.
+
+    Seen on Airflow 3.3: an answer sent the instant the task pauses can be lost (the task
+    restarts with a new try and waits again), so re-answer if it is still waiting.
+    """
+    for _ in range(3):
+        _wait(
+            lambda: client.task_state(TRAIN, run_id, "approve_promotion") in WAITING,
+            600,
+            "the approval to wait",
+        )
+        time.sleep(5)
+        client.answer_approval(TRAIN, run_id, approve=approve, reason=reason)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if client.task_state(TRAIN, run_id, "approve_promotion") not in WAITING:
+                return
+            time.sleep(2)
+    raise AssertionError(f"approval of {run_id} was not taken")
+
+
 def _status(env: dict[str, str]) -> dict:
     exe = str(Path(REPO / ".venv" / "bin" / "airloop"))
     done = subprocess.run(
@@ -99,12 +121,12 @@ def test_approval_gate_and_concurrent_training(gated_platform) -> None:
     status = _status(env)
     assert status["champion"] is None and status["versions"] == 2 and status["ledger"] == []
 
-    client.answer_approval(TRAIN, run_a, approve=True, reason="looks good")
+    _answer(client, run_a, approve=True, reason="looks good")
     assert client.wait_for_run(TRAIN, run_a, 300)["state"] == "success"
     champion = _status(env)["champion"]["version"]
 
     # B was evaluated against "no champion"; promotion re-checks and refuses to flip.
-    client.answer_approval(TRAIN, run_b, approve=True, reason="also fine")
+    _answer(client, run_b, approve=True, reason="also fine")
     assert client.wait_for_run(TRAIN, run_b, 300)["state"] == "success"
     assert client.task_state(TRAIN, run_b, "promote_champion") == "skipped"
     status = _status(env)
@@ -116,12 +138,7 @@ def test_approval_gate_and_concurrent_training(gated_platform) -> None:
 
     # A rejection by the approver is recorded with its reason; the champion stays.
     run_c = client.trigger(TRAIN, conf={**conf, "force": True})["dag_run_id"]
-    _wait(
-        lambda: client.task_state(TRAIN, run_c, "approve_promotion") in WAITING,
-        600,
-        "run C to wait for approval",
-    )
-    client.answer_approval(TRAIN, run_c, approve=False, reason="not during the sales week")
+    _answer(client, run_c, approve=False, reason="not during the sales week")
     assert client.wait_for_run(TRAIN, run_c, 300)["state"] == "success"
     status = _status(env)
     assert status["champion"]["version"] == champion
