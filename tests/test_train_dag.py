@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 import yaml
@@ -148,4 +147,3 @@ def test_cli_status_and_rollback(model_plane, capsys) -> None:
         "reason",
     }
     assert status["last_drift"] is None
-    _ = Path
