@@ -119,6 +119,57 @@ class PromotionSpec(_Strict):
     approval: Literal["none", "required"] = "none"
 
 
+class DriftPolicySpec(_Strict):
+    """When confirmed drift becomes a retrain request (see ``airloop.core.drift_policy``)."""
+
+    mode: Literal["act", "observe"] = "act"  # observe: record what would trigger, trigger nothing
+    drift_share: float = Field(0.5, gt=0, le=1)  # a day drifts when this share of columns drift
+    persistence_k: int = Field(3, ge=1)  # drift is confirmed on k of the last n monitored days
+    persistence_n: int = Field(4, ge=1)
+    cooldown_days: int = Field(7, ge=0)  # no drift retrain this many days after a promotion
+    max_retrains: int = Field(2, ge=0)  # retrain budget: at most this many requests ...
+    budget_days: int = Field(30, ge=1)  # ... per this many days
+    initial_min_days: int = Field(14, ge=1)  # no champion yet: first request after this many days
+    retrain_window_days: int | None = Field(None, ge=2)  # default: training.window_days
+
+    @model_validator(mode="after")
+    def _k_of_n(self) -> DriftPolicySpec:
+        if self.persistence_k > self.persistence_n:
+            raise ValueError("persistence_k must not exceed persistence_n")
+        return self
+
+
+class MonitoringSpec(_Strict):
+    """Evidently reports after each scoring: what is compared, at what cost, and the policy."""
+
+    window_days: int = Field(7, ge=1)  # current data = validated days in (date - n, date]
+    sample_rows: int = Field(5000, ge=100)  # fixed-size sample: bounded cost at any volume
+    max_columns: int = Field(30, ge=1)  # column cap
+    label_delay_days: int = Field(0, ge=0)  # actuals of a day's predictions arrive this late
+    policy: DriftPolicySpec = DriftPolicySpec()
+
+
+NotifyEvent = Literal["quarantine", "drift", "promotion", "rejection", "failure"]
+
+
+class NotifySpec(_Strict):
+    """Where notifications go: the task log (default), email or Slack via Airflow notifiers."""
+
+    kind: Literal["log", "smtp", "slack"] = "log"
+    conn_id: str | None = None  # smtp: smtp_default; slack: slack_api_default
+    to: list[str] = []  # smtp recipients
+    channel: str | None = None  # slack channel
+    events: list[NotifyEvent] = ["quarantine", "drift", "promotion", "rejection", "failure"]
+
+    @model_validator(mode="after")
+    def _addressed(self) -> NotifySpec:
+        if self.kind == "smtp" and not self.to:
+            raise ValueError("notify.to needs at least one address for kind smtp")
+        if self.kind == "slack" and not self.channel:
+            raise ValueError("notify.channel is required for kind slack")
+        return self
+
+
 class PipelineSpec(_Strict):
     """One pipeline: its data contract, its source and its policies."""
 
@@ -137,6 +188,8 @@ class PipelineSpec(_Strict):
     validation: ValidationSpec = ValidationSpec()
     training: TrainingSpec = TrainingSpec()
     promotion: PromotionSpec | None = None
+    monitoring: MonitoringSpec = MonitoringSpec()
+    notify: NotifySpec = NotifySpec()
 
     @model_validator(mode="after")
     def _consistent(self) -> PipelineSpec:

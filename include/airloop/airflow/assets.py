@@ -18,3 +18,8 @@ def champion(pipeline: str) -> Asset:
 def retrain_request(pipeline: str) -> Asset:
     """Retrain requests from monitoring (extra: reason, window)."""
     return Asset(uri=f"airloop://{pipeline}/retrain_request", name=f"{pipeline}.retrain_request")
+
+
+def predictions(pipeline: str) -> Asset:
+    """New predictions partitions (extra: date, model version, ``scored``)."""
+    return Asset(uri=f"airloop://{pipeline}/predictions", name=f"{pipeline}.predictions")

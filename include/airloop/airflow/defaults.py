@@ -40,13 +40,19 @@ def pipeline_dag(
 
     from airflow.sdk import DAG
 
+    from airloop.airflow.notify import FailureNotifier
+
+    default_args = {
+        **(default_args or DEFAULT_ARGS),
+        "on_failure_callback": FailureNotifier(spec.name),
+    }
     return DAG(
         dag_id=spec.dag_id(stage),
         description=description,
         schedule=schedule,
         start_date=datetime.combine(spec.start_date, datetime.min.time(), tzinfo=UTC),
         catchup=False,
-        default_args=default_args or DEFAULT_ARGS,
+        default_args=default_args,
         tags=tags(stage, spec.name),
         params=params,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG
 
-from airloop.airflow import ingest, rollback, train
+from airloop.airflow import ingest, monitor, rollback, score, train
 from airloop.spec import load_pipeline
 
 
@@ -13,5 +13,5 @@ def build_pipeline_dags(pipeline: str) -> dict[str, DAG]:
     spec = load_pipeline(pipeline)
     dags = [ingest.build(spec)]
     if spec.promotion is not None:
-        dags += [train.build(spec), rollback.build(spec)]
+        dags += [train.build(spec), rollback.build(spec), score.build(spec), monitor.build(spec)]
     return {dag.dag_id: dag for dag in dags}

@@ -120,6 +120,15 @@ def quarantine_batch(pipeline: str, landed: dict[str, Any], summary: dict[str, A
     spec, lake, day, context = _setup(pipeline)
     manifest = ingest.quarantine(lake, spec, day, landed, context["run_id"])
     log.warning("Quarantined %d rows of %s at %s", manifest["rows"], day, manifest["uri"])
+    from airloop.airflow.notify import notify
+
+    failed = "; ".join(summary["batch_failures"]) or f"{summary['failing_rows']} failing rows"
+    notify(
+        spec.name, "quarantine", f"{day}: {manifest['rows']} rows quarantined ({failed})",
+        {"Quarantine": manifest["uri"], "Raw batch": landed["uri"],
+         "Data Docs": summary.get("data_docs")},
+        context,
+    )  # fmt: skip
     if summary["status"] == "quarantined":
         # No retry: the same bytes fail the same way. Fix the suite or the data, then replay.
         raise AirflowFailException(

@@ -47,3 +47,20 @@ def run_date(context: dict[str, Any]) -> date:
     if start is None:
         raise ValueError("this run has no data interval: set the 'date' param (YYYY-MM-DD)")
     return start.date()
+
+
+def run_dates(context: dict[str, Any]) -> list[date]:
+    """Partition dates of this run, oldest first: the ``date`` param, else the dates carried by
+    the triggering Asset events (several can arrive before one run starts), else the interval's.
+    """
+    if (context.get("params") or {}).get("date"):
+        return [run_date(context)]
+    carried = {
+        str(e.extra["date"])
+        for events in (context.get("triggering_asset_events") or {}).values()
+        for e in events
+        if getattr(e, "extra", None) and e.extra.get("date")
+    }
+    if carried:
+        return sorted(date.fromisoformat(d) for d in carried)
+    return [run_date(context)]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
 from typing import Any
 
 from airflow.sdk import DAG, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airloop.airflow import assets
+from airloop.airflow import run_context as rc
+from airloop.airflow.approval import APPROVAL_ANSWER, approval_operator
 from airloop.airflow.defaults import optional_date_param, pipeline_dag
+from airloop.airflow.links import push_links
+from airloop.airflow.notify import notify
 from airloop.spec import PipelineSpec
 
 log = logging.getLogger(__name__)
@@ -26,57 +29,33 @@ def _setup(pipeline: str) -> tuple[Any, Any, dict[str, Any]]:
     return spec, Lake(lake_root(), spec.name), get_current_context()
 
 
-def _end_date(context: dict[str, Any]) -> date:
-    """The window's last day: the param, the triggering partitions' latest date, or the run's."""
-    chosen = context["params"].get("end_date")
-    if chosen:
-        return date.fromisoformat(str(chosen))
-    dates = [
-        e.extra.get("date")
-        for events in (context.get("triggering_asset_events") or {}).values()
-        for e in events
-        if getattr(e, "extra", None) and e.extra.get("date")
-    ]
-    if dates:
-        return date.fromisoformat(max(dates))
-    start = context.get("data_interval_start") or context.get("logical_date")
-    if start is None:
-        raise AirflowFailException("no end date: set the 'end_date' param (YYYY-MM-DD)")
-    return start.date()
+def _model_links(name: str, version: int, run_id: str) -> dict[str, str | None]:
+    from airloop.airflow.links import mlflow_model_version_url, mlflow_run_url
+    from airloop.core import registry
+
+    return {
+        "MLflow run": mlflow_run_url(registry.run_experiment_id(run_id), run_id),
+        "Model version": mlflow_model_version_url(name, version),
+    }
 
 
-def _trigger(context: dict[str, Any]) -> str:
-    asked = context["params"].get("trigger", "auto")
-    if asked != "auto":
-        return asked
-    events = context.get("triggering_asset_events") or {}
-    if any("retrain_request" in str(getattr(a, "uri", a)) for a in events):
-        return "drift"
-    run_type = getattr(context.get("dag_run"), "run_type", "manual")
-    return "manual" if "manual" in str(getattr(run_type, "value", run_type)).lower() else "schedule"
+@task.short_circuit(ignore_downstream_trigger_rules=True)
+def claim_request(pipeline: str) -> bool:
+    """Serve each retrain request once: the first run to claim it trains, any other stops here.
 
+    Requests are deduped where they are made, but the same request can still start two runs
+    (an Asset-triggered one and a manual one, or a retried trigger); the claim is exclusive.
+    """
+    from airloop.core import monitoring
 
-def _code_version() -> str:
-    """``AIRLOOP_CODE_VERSION`` (set by images/CI), else the package version + git commit."""
-    import os
-
-    from airloop import __version__
-    from airloop.settings import load_settings
-
-    if os.environ.get("AIRLOOP_CODE_VERSION"):
-        return os.environ["AIRLOOP_CODE_VERSION"]
-    git = load_settings().project_root / ".git"
-    try:
-        head = (git / "HEAD").read_text().strip()
-        sha = (git / head[5:]).read_text().strip() if head.startswith("ref: ") else head
-    except OSError:  # not a checkout (e.g. an installed image) or a packed ref
-        return __version__
-    return f"{__version__}+{sha[:12]}"
-
-
-def _at(context: dict[str, Any]) -> datetime:
-    """The audit time of a decision: when this task try started (not wall-clock in logic)."""
-    return context["ti"].start_date or context["dag_run"].run_after
+    _, lake, context = _setup(pipeline)
+    mine = True
+    for key in rc.request_keys(context):
+        holder = monitoring.claim(lake, key, context["dag"].dag_id, context["run_id"])
+        if holder["run_id"] != context["run_id"]:
+            log.warning("Request %s is already served by run %s; not training", key, holder)
+            mine = False
+    return mine
 
 
 @task
@@ -86,14 +65,14 @@ def train_challenger(pipeline: str) -> dict[str, Any]:
     from airloop.core.training import NotEnoughData
 
     spec, lake, context = _setup(pipeline)
-    params = context["params"]
-    end = _end_date(context)
+    end = rc.end_date(context)
     run_tags = {
         "dag_id": context["dag"].dag_id,
         "airflow_run_id": context["run_id"],
-        "code_version": _code_version(),
-        "trigger": _trigger(context),
-        "reason": str(params.get("reason") or "")[:500],
+        "code_version": rc.code_version(),
+        "trigger": rc.trigger(context),
+        "reason": rc.reason(context),
+        "request_keys": ",".join(rc.request_keys(context)),
     }
     try:
         trained = challenger.train(
@@ -101,8 +80,8 @@ def train_challenger(pipeline: str) -> dict[str, Any]:
             spec,
             end,
             run_tags,
-            params.get("window_days"),
-            params.get("estimator_params") or None,
+            rc.window_days(context),
+            context["params"].get("estimator_params") or None,
         )
     except (NotEnoughData, ValueError) as exc:
         raise AirflowFailException(str(exc)) from exc  # retrying cannot add data or fix params
@@ -113,7 +92,13 @@ def train_challenger(pipeline: str) -> dict[str, Any]:
         trained["run_id"],
         " reused from an earlier try" if trained["reused"] else f": {trained.get('metrics')}",
     )
-    return {**trained, "end": end.isoformat(), "trigger": run_tags["trigger"]}
+    push_links(context, _model_links(spec.name, trained["version"], trained["run_id"]))
+    return {
+        **trained,
+        "end": end.isoformat(),
+        "trigger": run_tags["trigger"],
+        "request_keys": rc.request_keys(context),
+    }
 
 
 @task
@@ -130,10 +115,13 @@ def evaluate_challenger(pipeline: str, trained: dict[str, Any]) -> dict[str, Any
         record["outcome"],
         record["reason"],
     )
+    push_links(context, _model_links(spec.name, trained["version"], trained["run_id"]))
     return {
         **record,
         "trigger": "initial" if record["champion_version"] is None else trained["trigger"],
         "run_id": trained["run_id"],
+        "end": trained["end"],
+        "request_keys": trained.get("request_keys", []),
     }
 
 
@@ -164,8 +152,9 @@ def _promote(pipeline: str) -> Any:
             evaluation,
             evaluation["trigger"],
             evaluation["reason"],
-            _at(context),
+            rc.decided_at(context),
             key,
+            evaluation["end"],
         )
         if not result["promoted"]:
             raise AirflowSkipException(result["reason"])
@@ -176,6 +165,16 @@ def _promote(pipeline: str) -> Any:
             "reason": evaluation["reason"],
         }
         log.info("%s champion: v%s (was %s)", spec.name, result["champion"], result["previous"])
+        links = _model_links(spec.name, result["champion"], evaluation["run_id"])
+        push_links(context, links)
+        notify(
+            spec.name,
+            "promotion",
+            f"v{result['champion']} is champion (was {result['previous']}; "
+            f"trigger {evaluation['trigger']}): {evaluation['reason']}",
+            links,
+            context,
+        )
         return result
 
     return promote_champion
@@ -186,7 +185,7 @@ def record_outcome(pipeline: str, evaluation: dict[str, Any]) -> dict[str, Any]:
     """Ledger every decision that did not promote (reject, inconclusive, refused approval)."""
     from airloop.core import ledger
 
-    _, lake, context = _setup(pipeline)
+    spec, lake, context = _setup(pipeline)
     key = ledger.entry_key(context["dag"].dag_id, context["run_id"])
     if ledger.has_entry(lake, key):  # promoted (or aborted) and ledgered by promote_champion
         return {"recorded": False}
@@ -201,46 +200,29 @@ def record_outcome(pipeline: str, evaluation: dict[str, Any]) -> dict[str, Any]:
     entry = ledger.record(
         lake,
         key,
-        _at(context),
+        rc.decided_at(context),
         action,
         evaluation["champion_version"],
         evaluation["challenger_version"],
         evaluation["trigger"],
         reason,
         evaluation,
+        data_date=evaluation["end"],
+        request_keys=evaluation.get("request_keys", []),
     )
     log.info("Ledger: %s v%s — %s", action, evaluation["challenger_version"], reason)
+    notify(
+        spec.name,
+        "rejection",
+        f"challenger v{evaluation['challenger_version']} not promoted ({action}): {reason}",
+        _model_links(spec.name, evaluation["challenger_version"], evaluation["run_id"]),
+        context,
+    )
     return entry
 
 
-APPROVAL_ANSWER = "answer"
-
-
-def _approval_operator() -> type:
-    """Airflow's HITL ApprovalOperator, also keeping the answer for the ledger.
-
-    On "Reject" the stock operator skips downstream tasks before its return value reaches XCom,
-    so the approver's reason would be lost; we push the answer under our own key first.
-    """
-    from airflow.providers.standard.operators.hitl import ApprovalOperator
-
-    class LedgeredApprovalOperator(ApprovalOperator):
-        def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-            if "error" not in event:
-                context["ti"].xcom_push(
-                    key=APPROVAL_ANSWER,
-                    value={
-                        "chosen_options": list(event.get("chosen_options") or []),
-                        "params_input": event.get("params_input") or {},
-                    },
-                )
-            return super().execute_complete(context, event)
-
-    return LedgeredApprovalOperator
-
-
 def build(spec: PipelineSpec) -> DAG:
-    """``<pipeline>__train``: on new validated data, on request, or by hand."""
+    """``<pipeline>__train``: on monitoring's retrain requests, or by hand."""
     approval = spec.promotion.approval if spec.promotion else "none"
     params = {
         "end_date": optional_date_param("Window end", "Last day of the window; empty = latest"),
@@ -253,17 +235,21 @@ def build(spec: PipelineSpec) -> DAG:
                                    "floor, never with a regression)"),
         "trigger": Param("auto", enum=["auto", "manual", "schedule", "drift"],
                          title="Trigger (for the ledger)"),
+        "request_key": Param(None, type=["null", "string"], title="Retrain request key",
+                             description="Serve this monitoring request (claimed once)"),
     }  # fmt: skip
-    schedule = assets.validated(spec.name) | assets.retrain_request(spec.name)
+    # Monitoring decides when to retrain (drift policy, dedupe, budget); new data alone does not.
+    schedule = assets.retrain_request(spec.name)
     description = f"Train, evaluate and promote {spec.name} models"
     with pipeline_dag(spec, "train", description, schedule, params) as dag:
         dag.doc_md = __doc__
         trained = train_challenger(spec.name)
+        claim_request(spec.name) >> trained
         evaluation = evaluate_challenger(spec.name, trained)
         routed = _route(approval)(evaluation)
         promoted = _promote(spec.name)(spec.name, evaluation)
         if approval == "required":
-            gate = _approval_operator()(
+            gate = approval_operator()(
                 task_id="approve_promotion",
                 subject=f"Promote a new {spec.name} champion?",
                 body=(

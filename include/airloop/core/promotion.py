@@ -22,6 +22,7 @@ def promote(
     reason: str,
     at: datetime,
     key: str,
+    data_date: str | None = None,
 ) -> dict[str, Any]:
     """Make ``candidate`` champion if ``@champion`` is still what the decision was made against.
 
@@ -32,14 +33,20 @@ def promote(
     if current == candidate:  # a retry after the flip: make sure the ledger has it
         if not ledger.has_entry(lake, key):
             previous = registry.alias_version(name, registry.PREVIOUS)
-            ledger.record(lake, key, at, "promote", previous, candidate, trigger, reason, decision)
+            ledger.record(
+                lake, key, at, "promote", previous, candidate, trigger, reason, decision,
+                data_date=data_date,
+            )  # fmt: skip
         return {"promoted": True, "champion": candidate, "previous": expected_champion}
     if current != expected_champion:
         why = (
             f"champion changed from {expected_champion} to {current} since evaluation; "
             f"kept {current}, challenger {candidate} not promoted"
         )
-        ledger.record(lake, key, at, "inconclusive", current, candidate, trigger, why, decision)
+        ledger.record(
+            lake, key, at, "inconclusive", current, candidate, trigger, why, decision,
+            data_date=data_date,
+        )  # fmt: skip
         return {"promoted": False, "champion": current, "reason": why}
     if current is not None:
         registry.set_alias(name, registry.PREVIOUS, current)
@@ -55,7 +62,10 @@ def promote(
     )
     if current is not None:
         registry.tag_version(name, current, {"airloop.demoted_at": at.isoformat()})
-    ledger.record(lake, key, at, "promote", current, candidate, trigger, reason, decision)
+    ledger.record(
+        lake, key, at, "promote", current, candidate, trigger, reason, decision,
+        data_date=data_date,
+    )  # fmt: skip
     return {"promoted": True, "champion": candidate, "previous": current}
 
 

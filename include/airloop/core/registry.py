@@ -181,3 +181,42 @@ def count_versions(name: str) -> int:
         return len(client().search_model_versions(f"name='{name}'"))
     except Exception:
         return 0
+
+
+def model_uri(name: str, version: int) -> str:
+    return f"models:/{name}/{version}"
+
+
+def run_experiment_id(run_id: str) -> str:
+    return client().get_run(run_id).info.experiment_id
+
+
+def log_monitoring_run(
+    name: str,
+    day: str,
+    metrics: dict[str, float],
+    artifacts: dict[str, bytes],
+    tags: dict[str, str],
+) -> dict[str, str]:
+    """The MLflow run of one monitored day (experiment ``<name>-monitoring``), re-used on reruns.
+
+    Returns ``{"experiment_id", "run_id"}``; the HTML reports render in the MLflow UI.
+    """
+    mlflow = _mlflow()
+    experiment_id = ensure_experiment(f"{name}-monitoring")
+    found = client().search_runs(
+        [experiment_id], f"tags.`airloop.monitor_date` = '{day}'", max_results=1
+    )
+    run_id = found[0].info.run_id if found else None
+    with mlflow.start_run(
+        run_id=run_id,
+        experiment_id=None if run_id else experiment_id,
+        run_name=None if run_id else f"monitor-{day}",
+        tags={**tags, "airloop.monitor_date": day, "pipeline": name},
+    ) as run:
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None})
+        with tempfile.TemporaryDirectory() as tmp:
+            for file_name, content in artifacts.items():
+                (Path(tmp) / file_name).write_bytes(content)
+                mlflow.log_artifact(str(Path(tmp) / file_name), artifact_path="reports")
+        return {"experiment_id": experiment_id, "run_id": run.info.run_id}

@@ -24,3 +24,38 @@ def atomic_write_bytes(path: Any, data: bytes) -> None:
     except FileExistsError:  # some fsspec backends refuse to rename over an existing object
         path.unlink()
         tmp.rename(path)
+
+
+def create_exclusive(path: Any, data: bytes) -> bool:
+    """Create ``path`` holding ``data`` unless it exists; True when this call created it.
+
+    The primitive behind "at most one": local files are written aside and hard-linked into
+    place (``link`` fails if the name exists, and readers never see a partial file); object
+    stores get a conditional PUT (``If-None-Match: *``, s3fs's ``x`` mode).
+    """
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    local = getattr(path, "protocol", "file") in ("file", "local", "")
+    if not local:
+        try:
+            with path.open("xb") as fh:
+                fh.write(data)
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:  # s3fs reports a failed precondition as an OSError (412)
+            if "PreconditionFailed" in str(exc) or "412" in str(exc):
+                return False
+            raise
+    target = str(getattr(path, "path", path))
+    tmp = f"{target}.{uuid.uuid4().hex}.tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    try:
+        os.link(tmp, target)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)

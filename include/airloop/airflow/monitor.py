@@ -1,0 +1,170 @@
+"""The monitor DAG: Evidently reports against the champion's reference → the drift policy.
+
+measure_drift (reports in the lake and MLflow) → apply_policy (day record, index page, maybe a
+request) → request_retrain (an Asset event that starts the train DAG; skipped when none).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from airflow.sdk import DAG, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from airloop.airflow import assets
+from airloop.airflow.defaults import optional_date_param, pipeline_dag
+from airloop.airflow.links import push_links
+from airloop.airflow.notify import notify
+from airloop.spec import PipelineSpec
+
+log = logging.getLogger(__name__)
+SUMMARY_KEYS = (
+    "drift_share", "drifted_columns", "dataset_drift", "prediction_drift", "target_drift",
+    "quality", "reference_quality", "labelled_rows", "reference_rows", "current_rows",
+    "current_rows_total", "sample_rows", "columns_compared", "columns_dropped",
+    "compute_seconds", "evidently_version",
+)  # fmt: skip
+
+
+def _setup(pipeline: str) -> tuple[Any, Any, list[date], dict[str, Any]]:
+    from airloop.airflow.runtime import lake_root, run_dates
+    from airloop.core.lake import Lake
+    from airloop.spec import load_pipeline
+
+    context = get_current_context()
+    spec = load_pipeline(pipeline)
+    return spec, Lake(lake_root(), spec.name), run_dates(context), context
+
+
+def _measure_day(spec: Any, lake: Any, day: date, champion: int, run_id: str, reference: Any):
+    from airloop.core import drift, monitoring, registry
+
+    current, days = monitoring.current_window(lake, spec, day)
+    if current.empty:
+        note = f"no validated data in the {spec.monitoring.window_days} days to {day}"
+        return {"date": day.isoformat(), "champion": champion, "drift": None, "note": note}
+    preds = current["prediction"].dropna()
+    found = drift.compute(
+        reference, current, features=spec.features, target=spec.target, task=spec.task,
+        categorical=spec.training.categorical_features,
+        current_predictions=preds if len(preds) else None,
+        labelled=monitoring.labelled_rows(lake, spec, day),
+        sample_rows=spec.monitoring.sample_rows, max_columns=spec.monitoring.max_columns,
+        seed=spec.training.random_state, drift_share_threshold=spec.monitoring.policy.drift_share,
+    )  # fmt: skip
+    reports = monitoring.save_report_files(lake, day, found.artifacts)
+    summary = {k: found.summary.get(k) for k in SUMMARY_KEYS}
+    metrics = {"drift_share": summary["drift_share"], "compute_seconds": summary["compute_seconds"]}
+    for name, value in (summary.get("quality") or {}).items():
+        metrics[f"quality_{name}"] = value
+    tracked = registry.log_monitoring_run(
+        spec.name, day.isoformat(), metrics, found.artifacts,
+        {"champion_version": str(champion), "champion_run_id": run_id},
+    )  # fmt: skip
+    return {
+        "date": day.isoformat(), "champion": champion, "drift": summary, "reports": reports,
+        "window": [d.isoformat() for d in days], "mlflow": tracked,
+    }  # fmt: skip
+
+
+@task
+def measure_drift(pipeline: str) -> list[dict[str, Any]]:
+    """Data drift, prediction drift and (with labels) quality vs the champion's reference."""
+    from airloop.airflow.links import mlflow_run_url
+    from airloop.core import registry
+
+    spec, lake, days, context = _setup(pipeline)
+    champion = registry.alias_version(spec.name, registry.CHAMPION)
+    if champion is None:
+        log.warning("%s has no champion: no reference to compare with yet", spec.name)
+        return [{"date": d.isoformat(), "champion": None, "drift": None} for d in days]
+    run_id = (registry.version_info(spec.name, champion) or {})["run_id"]
+    reference = registry.load_artifact_frame(run_id, "reference.parquet")
+    measured = [_measure_day(spec, lake, d, champion, run_id, reference) for d in days]
+    for m in measured:
+        if m["drift"]:
+            log.info(
+                "%s %s vs champion v%s: drift share %.2f, drifted %s, prediction drift %s, "
+                "quality %s (%d of %d rows sampled, %.1f s)",
+                spec.name, m["date"], champion, m["drift"]["drift_share"],
+                m["drift"]["drifted_columns"], m["drift"]["prediction_drift"],
+                m["drift"]["quality"], m["drift"]["current_rows"],
+                m["drift"]["current_rows_total"], m["drift"]["compute_seconds"],
+            )  # fmt: skip
+    last = next((m for m in reversed(measured) if m.get("mlflow")), None)
+    if last:
+        url = mlflow_run_url(last["mlflow"]["experiment_id"], last["mlflow"]["run_id"])
+        push_links(context, {"Evidently report": url, "MLflow run": url})
+    return measured
+
+
+@task
+def apply_policy(pipeline: str, measured: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Decide per date (pure policy), record the request, commit the day and the index page."""
+    from dataclasses import replace
+
+    from airloop.core import drift_policy, monitoring
+
+    spec, lake, _, context = _setup(pipeline)
+    policy = spec.monitoring.policy
+    to_request = []
+    for m in measured:
+        day = date.fromisoformat(m["date"])
+        share = (m.get("drift") or {}).get("drift_share")
+        today = drift_policy.Observation(day, share, m["champion"])
+        history = [o for o in monitoring.history(lake) if o.day != day] + [today]
+        decision = drift_policy.decide(
+            policy, day, history, m["champion"], len(lake.dates("validated")),
+            monitoring.prior_requests(lake), monitoring.last_promotion(lake),
+            spec.training.window_days,
+        )  # fmt: skip
+        if decision.action != "none":
+            size = policy.retrain_window_days or spec.training.window_days
+            request = {**decision.record(), "day": m["date"], "dag_run": context["run_id"],
+                       "window_days": size}  # fmt: skip
+            if monitoring.create_request(lake, request):
+                if decision.action == "retrain":
+                    to_request.append(request)
+            else:  # another run made the same request first
+                decision = replace(decision, action="none", reason=decision.reason
+                                   + "; already requested by another run")  # fmt: skip
+        record = {**m, "decision": decision.record()}
+        monitoring.commit_day(lake, day, record)
+        log.info("%s %s: %s — %s", spec.name, day, decision.action, decision.reason)
+        if decision.action != "none" and decision.kind == "drift":
+            links = {"Evidently report": (m.get("reports") or {}).get("drift.html")}
+            notify(spec.name, "drift", f"{day}: {decision.reason}", links, context)
+    index = monitoring.write_index(lake, spec)
+    log.info("Report index: %s", index)
+    return to_request
+
+
+def _request_task(pipeline: str) -> Any:
+    @task(task_id="request_retrain", outlets=[assets.retrain_request(pipeline)])
+    def request_retrain(requests: list[dict[str, Any]]) -> dict[str, Any]:
+        """Announce the retrain request as an Asset event (the train DAG is scheduled on it)."""
+        if not requests:
+            raise AirflowSkipException("no retrain request today")
+        latest = requests[-1]
+        extra = {
+            "key": latest["key"], "date": latest["window"][1], "window_days": latest["window_days"],
+            "reason": latest["reason"], "kind": latest["kind"],
+        }  # fmt: skip
+        get_current_context()["outlet_events"][assets.retrain_request(pipeline)].extra = extra
+        log.info("Retrain requested: %s", extra)
+        return extra
+
+    return request_retrain
+
+
+def build(spec: PipelineSpec) -> DAG:
+    """``<pipeline>__monitor``: after each scoring, or by hand for any date."""
+    params = {"date": optional_date_param("Date", "Empty = the dates just scored")}
+    description = f"Drift reports and the drift policy of {spec.name}"
+    with pipeline_dag(spec, "monitor", description, assets.predictions(spec.name), params) as dag:
+        dag.doc_md = __doc__
+        requests = apply_policy(spec.name, measure_drift(spec.name))
+        _request_task(spec.name)(requests)
+    return dag

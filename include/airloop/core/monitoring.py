@@ -1,0 +1,200 @@
+"""Monitoring state in the lake: current windows, late labels, daily records, retrain requests.
+
+Layout under ``<lake>/<pipeline>/``:
+- ``monitor/date=D/`` — the Evidently HTML/JSON of day D, committed by ``_manifest.json``
+  (the summary and the policy decision); ``monitor/index.html`` lists every day.
+- ``retrain/requests/<key>.json`` — one per dedupe key, created exclusively;
+  ``retrain/claims/<key>.json`` — the one training run that serves it, created exclusively.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+
+from airloop.core import drift_policy, ledger
+from airloop.core.lake import Lake
+from airloop.core.storage import atomic_write_bytes, create_exclusive
+from airloop.spec import PipelineSpec
+
+ZONE = "monitor"
+
+
+def _window_days(lake: Lake, zone: str, day: date, days: int) -> list[date]:
+    start = day - timedelta(days=days - 1)
+    return [d for d in lake.dates(zone) if start <= d <= day]
+
+
+def current_window(lake: Lake, spec: PipelineSpec, day: date) -> tuple[pd.DataFrame, list[date]]:
+    """Validated rows of the monitoring window ending ``day``, with their predictions if scored.
+
+    ``prediction`` is NaN for rows no model scored yet.
+    """
+    days = _window_days(lake, "validated", day, spec.monitoring.window_days)
+    frames = [lake.read("validated", d) for d in days]
+    if not frames:
+        return pd.DataFrame(), []
+    current = pd.concat(frames, ignore_index=True)
+    scored = [lake.read("predictions", d) for d in days if lake.manifest("predictions", d)]
+    if scored:
+        preds = pd.concat(scored, ignore_index=True)[[*spec.key, "prediction"]]
+        current = current.merge(preds.drop_duplicates(spec.key), on=spec.key, how="left")
+    else:
+        current["prediction"] = float("nan")
+    return current, days
+
+
+def labelled_rows(lake: Lake, spec: PipelineSpec, day: date) -> pd.DataFrame:
+    """Predictions whose actual labels are known by ``day``, joined to them by key.
+
+    Labels may land after the features: predictions of the last ``label_delay_days`` days are
+    not judged yet, and rows whose label is still missing are left out.
+    """
+    delay = spec.monitoring.label_delay_days
+    last = day - timedelta(days=delay)
+    days = _window_days(lake, "predictions", last, spec.monitoring.window_days)
+    preds = [lake.read("predictions", d) for d in days]
+    if not preds:
+        return pd.DataFrame(columns=[*spec.key, spec.target, "prediction"])
+    predictions = pd.concat(preds, ignore_index=True)
+    label_days = [d for d in lake.dates("validated") if days[0] <= d <= day]
+    labels = pd.concat([lake.read("validated", d) for d in label_days], ignore_index=True)
+    labels = labels[[*spec.key, spec.target]].dropna(subset=[spec.target])
+    return predictions.merge(labels.drop_duplicates(spec.key), on=spec.key, how="inner")
+
+
+# -- daily records and the policy's inputs ----------------------------------------------------
+def save_report_files(lake: Lake, day: date, artifacts: dict[str, bytes]) -> dict[str, str]:
+    """Write the day's report files (visible once the day is committed); name → URI."""
+    folder = lake.partition(ZONE, day)
+    written = {}
+    for name, content in artifacts.items():
+        atomic_write_bytes(folder / name, content)
+        written[name] = str(folder / name)
+    return written
+
+
+def commit_day(lake: Lake, day: date, record: dict[str, Any]) -> None:
+    lake.write_manifest(ZONE, day, record)
+
+
+def day_record(lake: Lake, day: date) -> dict[str, Any] | None:
+    return lake.manifest(ZONE, day)
+
+
+def history(lake: Lake) -> list[drift_policy.Observation]:
+    found = []
+    for d in lake.dates(ZONE):
+        record = lake.manifest(ZONE, d) or {}
+        drift = record.get("drift") or {}
+        found.append(drift_policy.Observation(d, drift.get("drift_share"), record.get("champion")))
+    return found
+
+
+def last_promotion(lake: Lake) -> date | None:
+    """The data date of the latest promotion in the ledger (cooldown counts in data days)."""
+    days = [
+        date.fromisoformat(e["data_date"])
+        for e in ledger.entries(lake)
+        if e["action"] == "promote" and e.get("data_date")
+    ]
+    return max(days) if days else None
+
+
+# -- retrain requests and claims ---------------------------------------------------------------
+def _file(lake: Lake, kind: str, key: str) -> Any:
+    return lake.base / "retrain" / kind / f"{ledger.entry_key(key)}.json"
+
+
+def requests(lake: Lake) -> list[dict[str, Any]]:
+    folder = lake.base / "retrain" / "requests"
+    if not folder.exists():
+        return []
+    found = [json.loads(p.read_bytes()) for p in folder.iterdir() if p.name.endswith(".json")]
+    return sorted(found, key=lambda r: (r["day"], r["key"]))
+
+
+def prior_requests(lake: Lake) -> list[drift_policy.PriorRequest]:
+    return [
+        drift_policy.PriorRequest(r["key"], date.fromisoformat(r["day"])) for r in requests(lake)
+    ]
+
+
+def create_request(lake: Lake, request: dict[str, Any]) -> bool:
+    """Record a retrain request; False when its dedupe key was requested before."""
+    payload = json.dumps(request, indent=2, default=str).encode()
+    return create_exclusive(_file(lake, "requests", request["key"]), payload)
+
+
+def request(lake: Lake, key: str) -> dict[str, Any] | None:
+    path = _file(lake, "requests", key)
+    return json.loads(path.read_bytes()) if path.exists() else None
+
+
+def claim(lake: Lake, key: str, dag_id: str, run_id: str) -> dict[str, Any]:
+    """Claim request ``key`` for one training run; returns the claim that holds it."""
+    mine = {"key": key, "dag_id": dag_id, "run_id": run_id}
+    path = _file(lake, "claims", key)
+    if create_exclusive(path, json.dumps(mine).encode()):
+        return mine
+    return json.loads(path.read_bytes())
+
+
+def claim_of(lake: Lake, key: str) -> dict[str, Any] | None:
+    path = _file(lake, "claims", key)
+    return json.loads(path.read_bytes()) if path.exists() else None
+
+
+# -- the index page ------------------------------------------------------------------------------
+def _trend_svg(points: list[tuple[str, float | None]], threshold: float) -> str:
+    width, height = 640, 120
+    values = [(i, v) for i, (_, v) in enumerate(points) if v is not None]
+    if not values:
+        return "<p>No drift measured yet.</p>"
+    step = width / max(len(points) - 1, 1)
+    line = " ".join(f"{i * step:.1f},{height - v * height:.1f}" for i, v in values)
+    y = height - threshold * height
+    return (
+        f'<svg width="{width}" height="{height}" style="border:1px solid #ccc">'
+        f'<line x1="0" y1="{y:.1f}" x2="{width}" y2="{y:.1f}" stroke="#d33" '
+        f'stroke-dasharray="4"/><polyline fill="none" stroke="#36c" stroke-width="2" '
+        f'points="{line}"/></svg><p>Drift share per day (red: threshold {threshold}).</p>'
+    )
+
+
+def write_index(lake: Lake, spec: PipelineSpec) -> str:
+    """Rebuild ``monitor/index.html``: every monitored day, newest first, and the trend."""
+    rows, points = [], []
+    for d in lake.dates(ZONE):
+        record = lake.manifest(ZONE, d) or {}
+        drift = record.get("drift") or {}
+        share = drift.get("drift_share")
+        points.append((d.isoformat(), share))
+        files = record.get("reports") or {}
+        links = " ".join(
+            f'<a href="date={d.isoformat()}/{html.escape(n)}">{html.escape(n)}</a>'
+            for n in sorted(files)
+        )
+        decision = record.get("decision") or {}
+        rows.append(
+            f"<tr><td>{d}</td><td>v{record.get('champion')}</td>"
+            f"<td>{'' if share is None else f'{share:.2f}'}</td>"
+            f"<td>{decision.get('action', '')}</td>"
+            f"<td>{html.escape(decision.get('reason', ''))}</td><td>{links}</td></tr>"
+        )
+    page = (
+        f"<html><head><meta charset='utf-8'><title>{spec.name} monitoring</title></head><body>"
+        f"<h1>{spec.name}: drift reports</h1>"
+        f"{_trend_svg(points, spec.monitoring.policy.drift_share)}"
+        "<table border='1' cellpadding='4'><tr><th>date</th><th>champion</th>"
+        "<th>drift share</th><th>decision</th><th>reason</th><th>reports</th></tr>"
+        + "".join(reversed(rows))
+        + "</table></body></html>"
+    )
+    path = lake.base / ZONE / "index.html"
+    atomic_write_bytes(path, page.encode())
+    return str(path)

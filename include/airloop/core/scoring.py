@@ -1,0 +1,73 @@
+"""Batch scoring: a validated partition + a model version → a predictions partition."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from airloop.core import training
+from airloop.core.lake import Lake
+from airloop.spec import PipelineSpec
+
+ZONE = "predictions"
+
+
+class NothingToScore(LookupError):
+    """There is no validated partition for the date."""
+
+
+def predictions_frame(
+    spec: PipelineSpec, frame: pd.DataFrame, model: Any, version: int, run_id: str
+) -> pd.DataFrame:
+    """Key columns + prediction, with the model version and run id on every row.
+
+    Classification: ``prediction`` is the positive-class probability; ``predicted_label``
+    the 0.5-threshold label.
+    """
+    keep = list(dict.fromkeys([*spec.key, *([spec.time_column] if spec.time_column else [])]))
+    out = frame[keep].copy()
+    out["prediction"] = training.predict(model, spec, frame)
+    if spec.task == "classification":
+        out["predicted_label"] = (out["prediction"] >= 0.5).astype("int64")
+    out["model_version"] = int(version)
+    out["model_run_id"] = run_id
+    return out
+
+
+def score_day(
+    lake: Lake,
+    spec: PipelineSpec,
+    day: date,
+    version: int,
+    run_id: str,
+    load_model: Any,
+    airflow_run_id: str,
+) -> dict[str, Any]:
+    """Score ``day``'s validated partition with ``version``; publish it; return the manifest.
+
+    Idempotent: the same validated data scored by the same version is not written again, and a
+    re-run with a new champion replaces the partition atomically (the manifest commits it).
+    """
+    validated = lake.manifest("validated", day)
+    if validated is None:
+        raise NothingToScore(f"no validated partition of {spec.name} for {day}")
+    existing = lake.manifest(ZONE, day)
+    if (
+        existing
+        and existing.get("model_version") == int(version)
+        and existing.get("validated_sha256") == validated["sha256"]
+    ):
+        return {**existing, "reused": True}
+    frame = lake.read("validated", day)
+    scored = predictions_frame(spec, frame, load_model(), version, run_id)
+    meta = {
+        "model_version": int(version),
+        "model_run_id": run_id,
+        "validated_sha256": validated["sha256"],
+        "airflow_run_id": airflow_run_id,
+    }
+    manifest = lake.publish(ZONE, day, scored, meta)
+    lake.drop_unreferenced_parts(ZONE, day)
+    return {**manifest, "reused": False}
