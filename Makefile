@@ -9,7 +9,7 @@ STAMP := $(VENV)/.airloop-installed
 UV_VERSION := $(shell sed -n 's/^uv==//p' requirements-dev.txt)
 PYTEST_ARGS ?=
 
-.PHONY: help venv up down status test test-fast lint lock bench clean
+.PHONY: help venv up down status demo test test-fast lint lock bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ down: $(STAMP)  ## stop everything `make up` started
 
 status: $(STAMP)  ## show what runs, its health, memory and URLs
 	$(BIN)/airloop status
+
+demo: $(STAMP)  ## the closed loop on simulated days (with or without `make up`)
+	$(BIN)/airloop demo
 
 # pytest exits 5 when it collected no tests: a suite that ran nothing proves nothing, so fail.
 test: $(STAMP)  ## run the whole test suite

@@ -47,9 +47,20 @@ def test_no_trigger_before_the_persistence_window_then_exactly_one_per_episode()
     actions = [d.action for d in decisions]
     assert actions == ["none", "none", "none", "retrain", "none", "none", "none"]
     assert [d.confirmed for d in decisions] == [False, False, False, True, True, True, True]
-    assert requests == [PriorRequest(f"drift|v1|{D0 + timedelta(days=3)}", D0 + timedelta(3))]
+    assert requests == [PriorRequest(f"drift|v1|{D0 + timedelta(days=3)}|0", D0 + timedelta(3))]
     assert "already requested" in decisions[-1].reason
     assert "confirmation needs 3" in decisions[2].reason
+
+
+def test_a_persisting_drift_asks_again_once_per_new_window_of_data() -> None:
+    """A rejected challenger never re-triggers the same window; a week of new drift may."""
+    decisions, requests = simulate([0.9] * 17)
+    start = D0 + timedelta(2)
+    assert [(r.key, r.day) for r in requests] == [
+        (f"drift|v1|{start}|0", start),
+        (f"drift|v1|{start}|1", start + timedelta(7)),
+    ]
+    assert "budget spent" in decisions[16].reason  # the third window is over budget
 
 
 def test_unmonitored_days_never_confirm_drift() -> None:
@@ -61,8 +72,8 @@ def test_a_new_episode_after_drift_subsides_may_request_again() -> None:
     shares = [0.9, 0.9, 0.9] + [0.1] * 4 + [0.9, 0.9, 0.9]
     _, requests = simulate(shares)
     assert [r.key for r in requests] == [
-        f"drift|v1|{D0 + timedelta(2)}",
-        f"drift|v1|{D0 + timedelta(9)}",
+        f"drift|v1|{D0 + timedelta(2)}|0",
+        f"drift|v1|{D0 + timedelta(9)}|0",
     ]
 
 
@@ -74,7 +85,7 @@ def test_no_drift_retrain_during_cooldown_after_a_promotion() -> None:
 
 def test_drift_observed_against_an_older_champion_does_not_count() -> None:
     decisions, requests = simulate([0.9] * 5, champion_of=lambda i: 1 if i < 3 else 2)
-    assert requests == [PriorRequest(f"drift|v1|{D0 + timedelta(2)}", D0 + timedelta(2))]
+    assert requests == [PriorRequest(f"drift|v1|{D0 + timedelta(2)}|0", D0 + timedelta(2))]
     assert decisions[4].drifted_days == 2 and not decisions[4].confirmed
 
 

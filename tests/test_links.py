@@ -1,4 +1,4 @@
-"""Evidence links: a task's ``airloop_links`` XCom resolves as extra links, as the API server does."""
+"""Evidence links: a task's ``airloop_links`` XCom resolves as extra links, as in the API server."""
 
 from __future__ import annotations
 

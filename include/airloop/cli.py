@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from airloop import cli_data, cli_models
+from airloop import cli_data, cli_loop, cli_models
 from airloop.settings import Settings, load_settings
 
 
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_status)
     cli_data.add_commands(sub)
     cli_models.add_commands(sub)
+    cli_loop.add_commands(sub)
     return parser
 
 

@@ -67,7 +67,29 @@ def pipeline_status(settings: Settings, pipeline: str) -> dict[str, Any]:
         "versions": registry.count_versions(spec.name),
         "ledger": [{k: e.get(k) for k in fields} for e in ledger.entries(lake)],
         "validated_partitions": len(lake.dates("validated")),
-        "last_drift": None,
+        "last_drift": _last_drift(lake),
+    }
+
+
+def _last_drift(lake: Any) -> dict[str, Any] | None:
+    """The latest monitored day: drift share, drifted columns, the policy's decision, report."""
+    from airloop.core import monitoring
+
+    days = lake.dates(monitoring.ZONE)
+    if not days:
+        return None
+    record = monitoring.day_record(lake, days[-1]) or {}
+    drift = record.get("drift") or {}
+    return {
+        "date": days[-1].isoformat(),
+        "champion": record.get("champion"),
+        "drift_share": drift.get("drift_share"),
+        "drifted_columns": drift.get("drifted_columns"),
+        "prediction_drift": drift.get("prediction_drift"),
+        "quality": drift.get("quality"),
+        "decision": record.get("decision"),
+        "report": (record.get("reports") or {}).get("drift.html"),
+        "index": str(lake.base / monitoring.ZONE / "index.html"),
     }
 
 

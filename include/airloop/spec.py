@@ -129,6 +129,7 @@ class DriftPolicySpec(_Strict):
     cooldown_days: int = Field(7, ge=0)  # no drift retrain this many days after a promotion
     max_retrains: int = Field(2, ge=0)  # retrain budget: at most this many requests ...
     budget_days: int = Field(30, ge=1)  # ... per this many days
+    retry_days: int = Field(7, ge=1)  # a drift episode may ask again after this many new days
     initial_min_days: int = Field(14, ge=1)  # no champion yet: first request after this many days
     retrain_window_days: int | None = Field(None, ge=2)  # default: training.window_days
 
@@ -142,6 +143,9 @@ class DriftPolicySpec(_Strict):
 class MonitoringSpec(_Strict):
     """Evidently reports after each scoring: what is compared, at what cost, and the policy."""
 
+    # Compared columns (default: all features). Leave out columns that drift by design, such
+    # as calendar features, or every month looks like drift.
+    columns: list[str] | None = None
     window_days: int = Field(7, ge=1)  # current data = validated days in (date - n, date]
     sample_rows: int = Field(5000, ge=100)  # fixed-size sample: bounded cost at any volume
     max_columns: int = Field(30, ge=1)  # column cap
@@ -203,6 +207,9 @@ class PipelineSpec(_Strict):
         unknown = sorted(set(self.training.categorical_features) - set(self.features))
         if unknown:
             raise ValueError(f"training.categorical_features {unknown} are not features")
+        unknown = sorted(set(self.monitoring.columns or []) - set(self.features))
+        if unknown:
+            raise ValueError(f"monitoring.columns {unknown} are not features")
         if self.promotion:
             regression = {"rmse", "mae", "r2"}
             if (self.promotion.metric in regression) != (self.task == "regression"):

@@ -39,7 +39,7 @@ TASKFLOW_OPERATORS: list[type] = [
 
 
 def push_links(context: Mapping[str, Any], links: Mapping[str, str | None]) -> None:
-    """Push the non-empty links under ``airloop_links`` (merged with earlier pushes) and log them."""
+    """Push the non-empty links under ``airloop_links`` (merged with earlier pushes); log each."""
     kept = {label: url for label, url in links.items() if url}
     if not kept:
         return
@@ -56,7 +56,7 @@ def push_links(context: Mapping[str, Any], links: Mapping[str, str | None]) -> N
 
 
 def mlflow_ui_base() -> str | None:
-    """The MLflow UI root users can open: ``AIRLOOP_MLFLOW_UI_URL``, else an http(s) tracking URI."""
+    """The MLflow UI root: ``AIRLOOP_MLFLOW_UI_URL``, else an http(s) ``MLFLOW_TRACKING_URI``."""
     explicit = os.environ.get("AIRLOOP_MLFLOW_UI_URL", "").strip()
     if explicit:
         return explicit.rstrip("/")

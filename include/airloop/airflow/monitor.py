@@ -45,11 +45,11 @@ def _measure_day(spec: Any, lake: Any, day: date, champion: int, run_id: str, re
     if current.empty:
         note = f"no validated data in the {spec.monitoring.window_days} days to {day}"
         return {"date": day.isoformat(), "champion": champion, "drift": None, "note": note}
-    preds = current["prediction"].dropna()
+    preds = current["prediction"]  # NaN where no model scored the row yet
     found = drift.compute(
-        reference, current, features=spec.features, target=spec.target, task=spec.task,
+        reference, current, features=spec.monitoring.columns or spec.features, target=spec.target, task=spec.task,
         categorical=spec.training.categorical_features,
-        current_predictions=preds if len(preds) else None,
+        current_predictions=preds if preds.notna().any() else None,
         labelled=monitoring.labelled_rows(lake, spec, day),
         sample_rows=spec.monitoring.sample_rows, max_columns=spec.monitoring.max_columns,
         seed=spec.training.random_state, drift_share_threshold=spec.monitoring.policy.drift_share,

@@ -155,6 +155,7 @@ def _promote(pipeline: str) -> Any:
             rc.decided_at(context),
             key,
             evaluation["end"],
+            evaluation.get("request_keys", []),
         )
         if not result["promoted"]:
             raise AirflowSkipException(result["reason"])

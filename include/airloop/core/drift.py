@@ -1,19 +1,15 @@
 """Data, prediction and quality drift of recent rows against the champion's reference sample.
 
-The only module that imports ``evidently``, and only inside :func:`compute`: the import alone
-costs several seconds of CPU. Cost is bounded at any input size: each frame is sampled down to
-``sample_rows`` rows (seeded) and at most ``max_columns`` features are compared.
-
-Evidently picks each column's test from the reference size and the column's unique values:
-above 1000 reference rows, normed Wasserstein for numeric columns with more than 5 values and
-Jensen-Shannon for categorical ones and for low-cardinality numeric ones (``holiday``,
-``workingday``); at or below 1000 rows, p-value tests (K-S, chi-square, Z). ``categorical``
-decides the type; nothing is inferred, so integer columns such as ``hr`` or ``mnth`` stay
-numeric unless listed.
+The only module importing ``evidently``, inside :func:`compute` (the import costs ~10 s of CPU).
+Cost is bounded at any input size: each frame is sampled down to ``sample_rows`` rows (seeded),
+at most ``max_columns`` features are compared. ``categorical`` alone sets column types (``hr``
+stays numeric); Evidently then picks each test: above 1000 reference rows normed Wasserstein for
+numeric columns of more than 5 values, Jensen-Shannon for the rest; at or below, p-value tests.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
@@ -33,15 +29,9 @@ QUALITY_KEYS = {
 }
 # Evidently metric class (the tail of its config "type") -> our quality key.
 _EVIDENTLY_QUALITY = {
-    "RMSE": "rmse",
-    "MAE": "mae",
-    "R2Score": "r2",
-    "MeanError": "mean_error",
-    "RocAuc": "roc_auc",
-    "F1Score": "f1",
-    "LogLoss": "log_loss",
-    "Accuracy": "accuracy",
-}
+    "RMSE": "rmse", "MAE": "mae", "R2Score": "r2", "MeanError": "mean_error",
+    "RocAuc": "roc_auc", "F1Score": "f1", "LogLoss": "log_loss", "Accuracy": "accuracy",
+}  # fmt: skip
 
 
 @dataclass
@@ -54,7 +44,7 @@ class DriftResult:
 
 def _num(x: Any) -> float | None:
     """Six significant digits (p-values can be 1e-40, so no fixed decimals); None if not finite."""
-    x = float(x)
+    x = float(x["mean"] if isinstance(x, dict) else x)  # Evidently's MAE: {"mean", "std"}
     return float(f"{x:.6g}") if math.isfinite(x) else None
 
 
@@ -86,9 +76,7 @@ def _check(
         if not isinstance(current_predictions, pd.Series):
             raise TypeError("current_predictions must be a pandas Series aligned with current")
         if PREDICTION not in reference.columns:
-            raise ValueError(
-                f"reference has no {PREDICTION!r} column to compare current_predictions with"
-            )
+            raise ValueError(f"reference lacks a {PREDICTION!r} column to compare predictions with")
         if not current_predictions.index.equals(current.index):
             raise ValueError("current_predictions must have exactly current's index (row order)")
 
@@ -110,22 +98,16 @@ def _plain(frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[st
             raise ValueError(f"column {col!r} is treated as numeric but holds {exc}") from exc
         out[col] = values.to_numpy(dtype="float64", na_value=np.nan)
     for col in categorical:
-        s = frame[col]
-        if isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
-            out[col] = s.to_numpy(dtype=object, na_value=np.nan)
-        else:
-            out[col] = s.to_numpy()
+        s = frame[col]  # nullable (string, Int64, category): objects, NaN for missing
+        nullable = isinstance(s.dtype, pd.api.extensions.ExtensionDtype)
+        out[col] = s.to_numpy(dtype=object, na_value=np.nan) if nullable else s.to_numpy()
     return pd.DataFrame(out)
-
-
-def _metrics_of(snapshot: dict, kind: str) -> list[dict]:
-    """Metrics of the given Evidently metric class name, e.g. ``ValueDrift``."""
-    return [m for m in snapshot["metrics"] if m["config"]["type"].endswith(":" + kind)]
 
 
 def _drift(snapshot: dict) -> tuple[dict[str, dict[str, Any]], bool | None]:
     """Per-column drift from a drift snapshot's dict, plus Evidently's dataset-drift verdict."""
     failed = {t["metric_config"]["metric_id"] for t in snapshot["tests"] if t["status"] == "FAIL"}
+    kind = {m["id"]: m["config"]["type"].rsplit(":", 1)[-1] for m in snapshot["metrics"]}
     columns = {
         m["config"]["column"]: {
             "stattest": m["config"]["method"],
@@ -133,45 +115,34 @@ def _drift(snapshot: dict) -> tuple[dict[str, dict[str, Any]], bool | None]:
             "threshold": _num(m["config"]["threshold"]),
             "drifted": m["id"] in failed,  # the test fails exactly when drift is detected
         }
-        for m in _metrics_of(snapshot, "ValueDrift")
+        for m in snapshot["metrics"]
+        if kind[m["id"]] == "ValueDrift"
     }
-    counts = _metrics_of(snapshot, "DriftedColumnsCount")
+    counts = [m["id"] for m in snapshot["metrics"] if kind[m["id"]] == "DriftedColumnsCount"]
     # Its default test is "share < drift_share": failing it is Evidently's dataset drift.
-    return columns, (counts[0]["id"] in failed) if counts else None
-
-
-def _fallback(task: str, y: np.ndarray, p: np.ndarray) -> dict[str, float | None]:
-    """Quality computed here, for any key Evidently did not report (same definitions)."""
-    out = {k: _num(metrics.score(k, y, p)) for k in QUALITY_KEYS[task] if k in metrics.METRICS}
-    if task == "regression":
-        out["mean_error"] = _num(np.mean(p - y))  # Evidently's sign: prediction - target
-    return out
-
-
-def _value(result: Any) -> float | None:
-    value = result.to_dict()["value"]
-    return _num(value["mean"] if isinstance(value, dict) else value)  # MAE, MeanError: mean/std
+    return columns, (counts[0] in failed) if counts else None
 
 
 def _quality(snapshot: Any, task: str, sides: dict[str, pd.DataFrame], target: str) -> dict:
     """Current (labelled) and reference quality, from Evidently where it reports the value."""
+    from evidently.core.report import ReferenceMetricNotFound  # a BaseException, not Exception
+
     found: dict[str, dict[str, float | None]] = {"current": {}, "reference": {}}
-    for metric_id, result in snapshot.metric_results.items():
+    for metric_id, result in snapshot.metric_results.items() if snapshot is not None else ():
         kind = result.metric_value_location.metric.params["type"].rsplit(":", 1)[-1]
         key = _EVIDENTLY_QUALITY.get(kind)
         if key is None or key in found["current"]:
             continue
-        found["current"][key] = _value(result)
-        try:
-            found["reference"][key] = _value(
-                snapshot.context.get_reference_metric_result(metric_id)
-            )
-        except BaseException:  # ReferenceMetricNotFound derives from BaseException, not Exception
-            pass
-    for side, frame in sides.items():
-        if any(k not in found[side] for k in QUALITY_KEYS[task]):
-            y, p = frame[target].to_numpy(float), frame[PREDICTION].to_numpy(float)
-            found[side] = _fallback(task, y, p) | found[side]
+        found["current"][key] = _num(result.to_dict()["value"])
+        with contextlib.suppress(ReferenceMetricNotFound):
+            reference = snapshot.context.get_reference_metric_result(metric_id)
+            found["reference"][key] = _num(reference.to_dict()["value"])
+    for side, frame in sides.items():  # anything Evidently did not report, same definitions
+        y, p = frame[target].to_numpy(float), frame[PREDICTION].to_numpy(float)
+        for key in set(QUALITY_KEYS[task]) - set(found[side]):
+            # Evidently's mean error is prediction - target.
+            value = np.mean(p - y) if key == "mean_error" else metrics.score(key, y, p)
+            found[side][key] = _num(value)
     return {side: {k: found[side].get(k) for k in QUALITY_KEYS[task]} for side in found}
 
 
@@ -182,11 +153,58 @@ def _labelled(frame: pd.DataFrame, target: str, task: str) -> pd.DataFrame:
         raise ValueError(f"labelled rows need columns {missing}")
     out = _plain(frame, [target, PREDICTION], []).dropna()
     if task == "classification":
-        bad = sorted(set(out[target].unique()) - {0.0, 1.0})
+        bad = sorted({float(v) for v in out[target].unique()} - {0.0, 1.0})
         if bad:
             raise ValueError(f"classification target {target!r} must be 0/1, found {bad[:5]}")
         out[target] = out[target].astype("int64")
     return out
+
+
+def _quality_sides(
+    labelled: pd.DataFrame | None, ref: pd.DataFrame, target: str, task: str, cap: int, seed: int
+) -> dict[str, pd.DataFrame]:
+    """Labelled rows (sampled) and the reference sample, as target + prediction; {} if none."""
+    lab = _labelled(labelled, target, task) if labelled is not None and len(labelled) else None
+    if lab is None or not len(lab):
+        return {}
+    missing = [c for c in (target, PREDICTION) if c not in ref.columns]
+    if missing:
+        raise ValueError(f"reference lacks {missing}, needed for reference quality")
+    lab = lab.iloc[_rows(len(lab), cap, seed, 2)].reset_index(drop=True)
+    return {"current": lab, "reference": _labelled(ref, target, task)}
+
+
+def _files(name: str, snapshot: Any) -> dict[str, bytes]:
+    return {
+        f"{name}.html": snapshot.get_html_str(as_iframe=False).encode(),
+        f"{name}.json": snapshot.json().encode(),
+    }
+
+
+def _quality_report(sides: dict[str, pd.DataFrame], target: str, task: str) -> Any:
+    """Evidently's quality preset on labelled vs reference rows; None when it cannot run."""
+    if task == "classification" and min(f[target].nunique() for f in sides.values()) < 2:
+        return None  # Evidently's classification metrics raise KeyError on a single class
+    from evidently import BinaryClassification, DataDefinition, Dataset, Regression, Report
+    from evidently.presets import ClassificationPreset, RegressionPreset
+
+    if task == "regression":
+        definition = DataDefinition(
+            regression=[Regression(target=target, prediction=PREDICTION)],
+            numerical_columns=[target, PREDICTION],
+        )
+        preset: Any = RegressionPreset()
+    else:  # binary; "prediction" is the positive class's probability
+        definition = DataDefinition(
+            classification=[BinaryClassification(target=target, prediction_probas=PREDICTION)],
+            numerical_columns=[PREDICTION],
+            categorical_columns=[target],
+        )
+        preset = ClassificationPreset()
+    return Report([preset]).run(
+        Dataset.from_pandas(sides["current"], data_definition=definition),
+        Dataset.from_pandas(sides["reference"], data_definition=definition),
+    )
 
 
 def compute(
@@ -205,106 +223,67 @@ def compute(
     drift_share_threshold: float = 0.5,
 ) -> DriftResult:
     """Compare ``current`` with the champion's ``reference`` sample: features, predictions,
-    classification target and, given labelled rows, model quality. See the module docstring."""
+    the classification target and, given labelled rows, model quality (see module docstring)."""
     _check(reference, current, features, target, task, categorical, current_predictions)
     if sample_rows < 1 or max_columns < 1:
         raise ValueError("sample_rows and max_columns must be >= 1")
     compared, dropped = list(features[:max_columns]), list(features[max_columns:])
-    cat_set = set(categorical)
-    num = [c for c in compared if c not in cat_set]
-    cat = [c for c in compared if c in cat_set]
-
+    num = [c for c in compared if c not in set(categorical)]
+    cat = [c for c in compared if c in set(categorical)]
     ref = reference.iloc[_rows(len(reference), sample_rows, seed, 0)]
-    cur_pos = _rows(len(current), sample_rows, seed, 1)
-    cur = current.iloc[cur_pos]
-    extra_num, extra_cat = [], []
-    if current_predictions is not None:
-        extra_num.append(PREDICTION)
-        cur = cur.assign(**{PREDICTION: current_predictions.iloc[cur_pos].to_numpy()})
-    target_drift_col = None
-    if task == "classification" and target in cur.columns and cur[target].notna().any():
+    positions = _rows(len(current), sample_rows, seed, 1)
+    cur = current.iloc[positions]
+    # Rows no model has scored yet are NaN, and Evidently rejects an all-NaN column.
+    preds = None if current_predictions is None else current_predictions.iloc[positions]
+    scored = preds is not None and bool(preds.notna().any())
+    if scored:
+        cur = cur.assign(**{PREDICTION: preds.to_numpy()})
+        num = [*num, PREDICTION]
+    sides = _quality_sides(labelled, ref, target, task, sample_rows, seed)
+    # Target drift only for classification (a regression target shifts with every season).
+    target_drift = task == "classification" and target in cur and bool(cur[target].notna().any())
+    if target_drift:
         if target not in ref.columns:
             raise ValueError(f"reference lacks the target column {target!r} for target drift")
-        target_drift_col = target
-        extra_cat.append(target)
-    ref_frame = _plain(ref, num + extra_num, cat + extra_cat)
-    cur_frame = _plain(cur, num + extra_num, cat + extra_cat)
+        cat = [*cat, target]
+    ref_frame, cur_frame = _plain(ref, num, cat), _plain(cur, num, cat)
 
-    sides: dict[str, pd.DataFrame] = {}
-    if labelled is not None and len(labelled):
-        lab = _labelled(labelled, target, task)
-        if len(lab):
-            missing = [c for c in (target, PREDICTION) if c not in ref.columns]
-            if missing:
-                raise ValueError(f"reference lacks {missing}, needed for reference quality")
-            lab = lab.iloc[_rows(len(lab), sample_rows, seed, 2)].reset_index(drop=True)
-            sides = {"current": lab, "reference": _labelled(ref, target, task)}
-
-    # Evidently warns about constant columns (NaN correlations) on every run; it is harmless.
+    # Evidently warns on every run (constant columns, pandas deprecations in its own code).
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        import evidently
-        from evidently import BinaryClassification, DataDefinition, Dataset, Regression, Report
+        warnings.filterwarnings("ignore", category=FutureWarning, module="evidently")
+        from evidently import DataDefinition, Dataset, Report, __version__
         from evidently.metrics import ValueDrift
-        from evidently.presets import ClassificationPreset, DataDriftPreset, RegressionPreset
+        from evidently.presets import DataDriftPreset
 
         started = time.perf_counter()  # after the import: that is a one-off per process
-        definition = DataDefinition(
-            numerical_columns=num + extra_num, categorical_columns=cat + extra_cat
-        )
+        definition = DataDefinition(numerical_columns=num, categorical_columns=cat)
         items = [DataDriftPreset(columns=compared, drift_share=drift_share_threshold)]
-        items += [ValueDrift(column=c) for c in extra_num + extra_cat]
-        # include_tests: the per-column drift verdicts are only exposed as test statuses.
+        items += [ValueDrift(column=c) for c in (*num, *cat) if c not in compared]
+        # include_tests: per-column verdicts are exposed only as test statuses.
         snapshot = Report(items, include_tests=True).run(
             Dataset.from_pandas(cur_frame, data_definition=definition),
             Dataset.from_pandas(ref_frame, data_definition=definition),
         )
-        drift_dict = snapshot.dict()
-        artifacts = {
-            "drift.html": snapshot.get_html_str(as_iframe=False).encode(),
-            "drift.json": snapshot.json().encode(),
-        }
-        quality = None
+        per_column, dataset_drift = _drift(snapshot.dict())
+        artifacts, quality = _files("drift", snapshot), None
         if sides:
-            if task == "regression":
-                task_def: dict[str, Any] = {
-                    "regression": [Regression(target=target, prediction=PREDICTION)],
-                    "numerical_columns": [target, PREDICTION],
-                }
-                preset: Any = RegressionPreset()
-            else:
-                task_def = {
-                    "classification": [
-                        BinaryClassification(target=target, prediction_probas=PREDICTION)
-                    ],
-                    "numerical_columns": [PREDICTION],
-                    "categorical_columns": [target],
-                }
-                preset = ClassificationPreset()
-            qdef = DataDefinition(**task_def)
-            qsnap = Report([preset]).run(
-                Dataset.from_pandas(sides["current"], data_definition=qdef),
-                Dataset.from_pandas(sides["reference"], data_definition=qdef),
-            )
+            qsnap = _quality_report(sides, target, task)
             quality = _quality(qsnap, task, sides, target)
-            artifacts["quality.html"] = qsnap.get_html_str(as_iframe=False).encode()
-            artifacts["quality.json"] = qsnap.json().encode()
+            artifacts |= _files("quality", qsnap) if qsnap is not None else {}
         seconds = time.perf_counter() - started
 
-    per_column, dataset_drift = _drift(drift_dict)
-    columns = {c: per_column[c] for c in compared}
-    drifted = [c for c in compared if columns[c]["drifted"]]
+    drifted = [c for c in compared if per_column[c]["drifted"]]
+    share = len(drifted) / len(compared)
     summary = {
-        "drift_share": _num(len(drifted) / len(compared)),
+        "drift_share": _num(share),
         "drifted_columns": drifted,
-        "columns": columns,
-        # Evidently's own verdict; the same rule (share >= threshold) if it gave none.
-        "dataset_drift": dataset_drift
-        if dataset_drift is not None
-        else len(drifted) / len(compared) >= drift_share_threshold,
+        "columns": {c: per_column[c] for c in compared},
+        # Evidently's own verdict; its rule (share >= threshold) should it ever give none.
+        "dataset_drift": share >= drift_share_threshold if dataset_drift is None else dataset_drift,
         "drift_share_threshold": drift_share_threshold,
-        "prediction_drift": per_column[PREDICTION] if extra_num else None,
-        "target_drift": per_column[target] if target_drift_col else None,
+        "prediction_drift": per_column[PREDICTION] if scored else None,
+        "target_drift": per_column[target] if target_drift else None,
         "quality": quality["current"] if quality else None,
         "reference_quality": quality["reference"] if quality else None,
         "labelled_rows": len(sides["current"]) if sides else 0,
@@ -316,6 +295,6 @@ def compute(
         "columns_compared": compared,
         "columns_dropped": dropped,
         "compute_seconds": round(seconds, 3),
-        "evidently_version": evidently.__version__,
+        "evidently_version": __version__,
     }
     return DriftResult(summary=summary, artifacts=artifacts)

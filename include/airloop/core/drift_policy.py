@@ -8,9 +8,11 @@ rules, in order, each with the reason a person reads in the report and the ledge
 2. A day *drifts* when its drift share reaches ``drift_share``; drift is *confirmed* when at least
    ``persistence_k`` of the last ``persistence_n`` days (under the same champion) drifted.
    Unmonitored days count as not drifted, so a gap never confirms drift.
-3. An *episode* is a run of consecutive confirmed days under one champion; its dedupe key is
-   ``drift|v<champion>|<first confirmed day>``. One request per key, ever: a rejected
-   challenger never re-triggers the same episode (the loop Metaflow and Airflow warn about).
+3. An *episode* is a run of consecutive confirmed days under one champion. Its data windows
+   are ``retry_days`` long; the dedupe key is ``drift|v<champion>|<episode start>|<window #>``.
+   One request per key, ever: a rejected challenger never re-triggers on the same window (the
+   loop Metaflow and Airflow warn about), but a drift that persists may ask again once a new
+   window of drifted data has arrived (a first retrain often has too little of it).
 4. No drift request within ``cooldown_days`` after a promotion, nor beyond the budget of
    ``max_retrains`` per ``budget_days`` (requests of either kind count).
 5. Observe mode records the request it would have made (so dedupe and budget behave the same)
@@ -120,7 +122,7 @@ def decide(
         need = f"(confirmation needs {policy.persistence_k}, threshold {policy.drift_share})"
         return PolicyDecision("none", f"{seen}; {tally} {need}", drifted, False, count)
     start = _episode_start(day, by_day, policy, champion)
-    key = f"drift|v{champion}|{start.isoformat()}"
+    key = f"drift|v{champion}|{start.isoformat()}|{(day - start).days // policy.retry_days}"
     base = PolicyDecision("none", "", drifted, True, count, key, window, "drift")
     if last_promotion is not None and (day - last_promotion).days < policy.cooldown_days:
         until = last_promotion + timedelta(days=policy.cooldown_days)

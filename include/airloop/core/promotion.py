@@ -23,6 +23,7 @@ def promote(
     at: datetime,
     key: str,
     data_date: str | None = None,
+    request_keys: list[str] | None = None,
 ) -> dict[str, Any]:
     """Make ``candidate`` champion if ``@champion`` is still what the decision was made against.
 
@@ -35,7 +36,7 @@ def promote(
             previous = registry.alias_version(name, registry.PREVIOUS)
             ledger.record(
                 lake, key, at, "promote", previous, candidate, trigger, reason, decision,
-                data_date=data_date,
+                data_date=data_date, request_keys=request_keys or [],
             )  # fmt: skip
         return {"promoted": True, "champion": candidate, "previous": expected_champion}
     if current != expected_champion:
@@ -45,7 +46,7 @@ def promote(
         )
         ledger.record(
             lake, key, at, "inconclusive", current, candidate, trigger, why, decision,
-            data_date=data_date,
+            data_date=data_date, request_keys=request_keys or [],
         )  # fmt: skip
         return {"promoted": False, "champion": current, "reason": why}
     if current is not None:
@@ -64,7 +65,7 @@ def promote(
         registry.tag_version(name, current, {"airloop.demoted_at": at.isoformat()})
     ledger.record(
         lake, key, at, "promote", current, candidate, trigger, reason, decision,
-        data_date=data_date,
+        data_date=data_date, request_keys=request_keys or [],
     )  # fmt: skip
     return {"promoted": True, "champion": candidate, "previous": current}
 

@@ -42,9 +42,12 @@ def run_dag(
     conf: dict[str, Any],
     xcom_tasks: tuple[str, ...] = (),
     timeout_s: float = 1800.0,
+    in_process: bool | None = None,
 ) -> RunResult:
-    """Run ``dag_id`` with ``conf`` and wait for it to finish."""
-    if platform_running(settings):
+    """Run ``dag_id`` with ``conf`` and wait for it to finish (``in_process`` forces a mode)."""
+    if in_process is None:
+        in_process = not platform_running(settings)
+    if not in_process:
         return _run_on_platform(settings, dag_id, conf, xcom_tasks, timeout_s)
     return _run_in_process(settings, dag_id, conf, xcom_tasks)
 
@@ -56,10 +59,9 @@ def _run_on_platform(
     xcom_tasks: tuple[str, ...],
     timeout_s: float,
 ) -> RunResult:
-    from airloop.platform.rest import AirflowApiError, AirflowClient
+    from airloop.platform.rest import AirflowApiError
 
-    password = json.loads((settings.home / "secrets.json").read_text())["admin_password"]
-    client = AirflowClient(settings.airflow_url, ADMIN_USER, password)
+    client = _client(settings)
     client.wait_for_dag(dag_id)
     run = client.trigger(dag_id, conf=conf)
     run_id = run["dag_run_id"]
@@ -72,6 +74,63 @@ def _run_on_platform(
         with contextlib.suppress(AirflowApiError):
             xcom[task_id] = client.get(f"{path}?deserialize=true")["value"]
     return RunResult(dag_id, run_id, finished["state"], "platform", tasks, xcom)
+
+
+def _client(settings: Settings) -> Any:
+    from airloop.platform.rest import AirflowClient
+
+    password = json.loads((settings.home / "secrets.json").read_text())["admin_password"]
+    return AirflowClient(settings.airflow_url, ADMIN_USER, password)
+
+
+def wait_for(probe: Any, timeout_s: float, every_s: float = 1.0) -> Any:
+    """Poll ``probe()`` until it returns something truthy; TimeoutError after ``timeout_s``."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {timeout_s:.0f} s waiting for {probe}")
+        time.sleep(every_s)
+
+
+def follow_run(settings: Settings, dag_id: str, run_id: str, timeout_s: float = 1800.0) -> dict:
+    """Wait for a run the scheduler started; fail with its task states unless it succeeded."""
+    client = _client(settings)
+    finished = client.wait_for_run(dag_id, run_id, timeout_s)
+    if finished["state"] != "success":
+        tasks = {t["task_id"]: t["state"] for t in client.task_instances(dag_id, run_id)}
+        raise RuntimeError(f"{dag_id} run {run_id} {finished['state']}: {tasks}")
+    return finished
+
+
+def follow_asset_run(settings: Settings, dag_id: str, day: Any, timeout_s: float = 600.0) -> dict:
+    """Find and wait for the Asset-triggered run of ``dag_id`` that carries partition ``day``."""
+    client = _client(settings)
+    wanted = day.isoformat()
+
+    def carried(run: dict) -> bool:
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run['dag_run_id'], safe='')}"
+        events = client.get(f"{path}/upstreamAssetEvents").get("asset_events", [])
+        return any(
+            (e.get("extra") or {}).get("date") == wanted
+            or wanted in ((e.get("extra") or {}).get("dates") or [])
+            for e in events
+        )
+
+    def probe() -> dict | None:
+        runs = client.get(f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit=10")
+        for run in runs.get("dag_runs", []):
+            if run.get("run_type") == "asset_triggered" and carried(run):
+                return run
+        return None
+
+    client.wait_for_dag(dag_id)
+    run = wait_for(probe, timeout_s, every_s=2.0)
+    return follow_run(settings, dag_id, run["dag_run_id"], timeout_s)
 
 
 @contextlib.contextmanager
@@ -95,14 +154,21 @@ def _output_to(log: Path):
             os.close(saved[1])
 
 
+_PREPARED: set[str] = set()
+_DAGBAGS: dict[str, Any] = {}
+
+
 def use_local_airflow(settings: Settings) -> None:
     """Point this process at the project-local Airflow home (before importing Airflow)."""
+    if str(settings.home) in _PREPARED:
+        return
     embedded.prepare(settings)
     env = embedded.service_env(settings)
     env.pop("AIRLOOP_SERVICE_OF", None)  # this CLI process is not a platform service
     # Without the server, use its store directly (same database, same artifact root).
     env["MLFLOW_TRACKING_URI"] = local_tracking_uri(settings)
     os.environ.update(env)
+    _PREPARED.add(str(settings.home))
 
 
 def local_tracking_uri(settings: Settings) -> str:
@@ -120,7 +186,10 @@ def _run_in_process(
     with _output_to(log):
         from airflow.dag_processing.dagbag import DagBag
 
-        bag = DagBag(dag_folder=str(settings.dags_folder))
+        # Parsed once per process: a loop runs many DAGs and parsing all files costs seconds.
+        bag = _DAGBAGS.get(str(settings.dags_folder))
+        if bag is None:
+            bag = _DAGBAGS[str(settings.dags_folder)] = DagBag(str(settings.dags_folder))
         dag = bag.get_dag(dag_id)
         if dag is None:
             raise LookupError(f"DAG {dag_id} not found; import errors: {bag.import_errors}")
