@@ -14,7 +14,7 @@ from airloop.settings import Settings
 # The demo's story on the shipped bike_demand pipeline: its simulator switches to a new regime
 # (warmer, more humid, more leisure riding, weaker commute peaks) on 2012-06-01.
 DEMO_PIPELINE = "bike_demand"
-DEMO_START = date(2012, 5, 8)
+DEMO_START = date(2012, 5, 1)
 DEMO_END = date(2012, 6, 12)
 
 

@@ -46,15 +46,27 @@ def _failed(result: runner.RunResult) -> str:
 class Loop:
     """Runs the cycle of one pipeline for a range of dates."""
 
-    def __init__(self, settings: Settings, pipeline: str, on_platform: bool | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        pipeline: str,
+        on_platform: bool | None = None,
+        dag_runner: Callable[[str, dict[str, Any], tuple[str, ...]], Any] | None = None,
+    ) -> None:
+        """``dag_runner(dag_id, conf, xcom_tasks)`` replaces ``runner.run_dag`` (tests)."""
         from airloop.spec import load_pipeline
 
         self.settings = settings
+        self.dag_runner = dag_runner
         self.spec = load_pipeline(pipeline)
+        if dag_runner is not None:
+            on_platform = False
         self.platform = runner.platform_running(settings) if on_platform is None else on_platform
         self.mode = "platform" if self.platform else "in-process"
 
     def _run(self, stage: str, conf: dict[str, Any], xcom: tuple[str, ...] = ()) -> Any:
+        if self.dag_runner is not None:
+            return self.dag_runner(self.spec.dag_id(stage), conf, xcom)
         return runner.run_dag(
             self.settings, self.spec.dag_id(stage), conf, xcom, in_process=not self.platform
         )

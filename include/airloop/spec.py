@@ -146,11 +146,23 @@ class MonitoringSpec(_Strict):
     # Compared columns (default: all features). Leave out columns that drift by design, such
     # as calendar features, or every month looks like drift.
     columns: list[str] | None = None
+    # Evidently's per-column tests, by its names: num_method, num_threshold, cat_method,
+    # cat_threshold. Evidently picks p-value tests for small samples; daily data is
+    # autocorrelated (weather), so distances with thresholds are steadier (see the bike spec).
+    stattests: dict[str, str | float] = {}
     window_days: int = Field(7, ge=1)  # current data = validated days in (date - n, date]
     sample_rows: int = Field(5000, ge=100)  # fixed-size sample: bounded cost at any volume
     max_columns: int = Field(30, ge=1)  # column cap
     label_delay_days: int = Field(0, ge=0)  # actuals of a day's predictions arrive this late
     policy: DriftPolicySpec = DriftPolicySpec()
+
+    @model_validator(mode="after")
+    def _known_stattests(self) -> MonitoringSpec:
+        unknown = sorted(set(self.stattests) - {"num_method", "num_threshold", "cat_method",
+                                                 "cat_threshold"})  # fmt: skip
+        if unknown:
+            raise ValueError(f"stattests: unknown keys {unknown}")
+        return self
 
 
 NotifyEvent = Literal["quarantine", "drift", "promotion", "rejection", "failure"]

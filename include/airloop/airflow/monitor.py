@@ -46,13 +46,15 @@ def _measure_day(spec: Any, lake: Any, day: date, champion: int, run_id: str, re
         note = f"no validated data in the {spec.monitoring.window_days} days to {day}"
         return {"date": day.isoformat(), "champion": champion, "drift": None, "note": note}
     preds = current["prediction"]  # NaN where no model scored the row yet
+    columns = spec.monitoring.columns or spec.features
     found = drift.compute(
-        reference, current, features=spec.monitoring.columns or spec.features, target=spec.target, task=spec.task,
-        categorical=spec.training.categorical_features,
+        reference, current, features=columns, target=spec.target, task=spec.task,
+        categorical=[c for c in spec.training.categorical_features if c in columns],
         current_predictions=preds if preds.notna().any() else None,
         labelled=monitoring.labelled_rows(lake, spec, day),
         sample_rows=spec.monitoring.sample_rows, max_columns=spec.monitoring.max_columns,
         seed=spec.training.random_state, drift_share_threshold=spec.monitoring.policy.drift_share,
+        stattests=spec.monitoring.stattests,
     )  # fmt: skip
     reports = monitoring.save_report_files(lake, day, found.artifacts)
     summary = {k: found.summary.get(k) for k in SUMMARY_KEYS}

@@ -221,6 +221,7 @@ def compute(
     max_columns: int = 30,
     seed: int = 0,
     drift_share_threshold: float = 0.5,
+    stattests: dict[str, Any] | None = None,
 ) -> DriftResult:
     """Compare ``current`` with the champion's ``reference`` sample: features, predictions,
     the classification target and, given labelled rows, model quality (see module docstring)."""
@@ -258,8 +259,17 @@ def compute(
 
         started = time.perf_counter()  # after the import: that is a one-off per process
         definition = DataDefinition(numerical_columns=num, categorical_columns=cat)
-        items = [DataDriftPreset(columns=compared, drift_share=drift_share_threshold)]
-        items += [ValueDrift(column=c) for c in (*num, *cat) if c not in compared]
+        # ``stattests``: num_method/num_threshold/cat_method/cat_threshold, as Evidently names
+        # them. Daily data is autocorrelated (weather), so p-value tests flag every week.
+        tests = {k: v for k, v in (stattests or {}).items() if v is not None}
+        items = [DataDriftPreset(columns=compared, drift_share=drift_share_threshold, **tests)]
+        items += [
+            ValueDrift(column=c, method=tests.get(f"{kind}_method"),
+                       threshold=tests.get(f"{kind}_threshold"))
+            for kind, columns in (("num", num), ("cat", cat))
+            for c in columns
+            if c not in compared
+        ]  # fmt: skip
         # include_tests: per-column verdicts are exposed only as test statuses.
         snapshot = Report(items, include_tests=True).run(
             Dataset.from_pandas(cur_frame, data_definition=definition),

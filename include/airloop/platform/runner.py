@@ -194,16 +194,15 @@ def _run_in_process(
         if dag is None:
             raise LookupError(f"DAG {dag_id} not found; import errors: {bag.import_errors}")
         dag_run = dag.test(run_conf=conf)
+    return result_of(dag_run, xcom_tasks, str(log))
+
+
+def result_of(dag_run: Any, xcom_tasks: tuple[str, ...], log: str | None = None) -> RunResult:
+    """A ``RunResult`` for a finished ``dag.test()`` run."""
     tasks = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-    return RunResult(
-        dag_id,
-        dag_run.run_id,
-        str(dag_run.state),
-        "in-process",
-        tasks,
-        _xcoms(dag_id, dag_run.run_id, xcom_tasks),
-        str(log),
-    )
+    xcom = _xcoms(dag_run.dag_id, dag_run.run_id, xcom_tasks)
+    return RunResult(dag_run.dag_id, dag_run.run_id, str(dag_run.state), "in-process", tasks,
+                     xcom, log)  # fmt: skip
 
 
 def _xcoms(dag_id: str, run_id: str, task_ids: tuple[str, ...]) -> dict[str, Any]:
