@@ -63,6 +63,8 @@ class Loop:
             on_platform = False
         self.platform = runner.platform_running(settings) if on_platform is None else on_platform
         self.mode = "platform" if self.platform else "in-process"
+        if self.platform:  # the Asset chain runs on the scheduler only if its DAGs are active
+            runner.unpause(settings, [self.spec.dag_id(s) for s in ("score", "monitor", "train")])
 
     def _run(self, stage: str, conf: dict[str, Any], xcom: tuple[str, ...] = ()) -> Any:
         if self.dag_runner is not None:

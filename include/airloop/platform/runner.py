@@ -83,6 +83,14 @@ def _client(settings: Settings) -> Any:
     return AirflowClient(settings.airflow_url, ADMIN_USER, password)
 
 
+def unpause(settings: Settings, dag_ids: list[str]) -> None:
+    """Let the scheduler run these DAGs (new DAGs start paused; Asset schedules need them on)."""
+    client = _client(settings)
+    for dag_id in dag_ids:
+        client.wait_for_dag(dag_id)
+        client.patch(f"/api/v2/dags/{dag_id}", {"is_paused": False})
+
+
 def wait_for(probe: Any, timeout_s: float, every_s: float = 1.0) -> Any:
     """Poll ``probe()`` until it returns something truthy; TimeoutError after ``timeout_s``."""
     import time
