@@ -88,6 +88,14 @@ def test_bad_day_is_quarantined_raw_kept_and_nothing_published(
     assert lake.raw_path(day, manifest["raw"]["name"]).read_bytes() == bad.read_bytes()
     rows = lake.read("quarantine", day, sub)
     assert len(rows) == 25 and rows["_airloop_reasons"].str.contains("unique").all()
+    # People hear about it, with the evidence: a quarantine and a failed-task notification.
+    import json
+
+    sent = [json.loads(p.read_bytes()) for p in (lake.base / "notifications").iterdir()]
+    assert {n["event"] for n in sent} == {"quarantine", "failure"}
+    (quarantine,) = [n for n in sent if n["event"] == "quarantine"]
+    assert "compound_columns_to_be_unique" in quarantine["message"]
+    assert quarantine["links"]["Raw batch"].endswith(manifest["raw"]["name"])
 
 
 def test_partial_day_publishes_good_rows_and_quarantines_the_rest(

@@ -120,6 +120,10 @@ def test_too_little_data_fails_without_registering(model_plane) -> None:
     dag_run, states = run("bike_demand__train", end_date="2011-01-10")
     assert str(dag_run.state) == "failed" and states["train_challenger"] == "failed"
     assert registry.count_versions("bike_demand") == 0
+    lake = model_plane[0]
+    (failure,) = [p for p in (lake.base / "notifications").iterdir() if "failure" in p.name]
+    assert "train_challenger" in failure.read_text()
+    assert "no validated partitions" in failure.read_text()
 
 
 def test_cli_status_and_rollback(model_plane, capsys) -> None:

@@ -43,7 +43,7 @@ def print_table(days: list[Any]) -> None:
             reason = d.decision.lower()
             decision = next(
                 (w for w in ("cooldown", "budget", "already requested") if w in reason),
-                "drift confirmed" if "confirmed" in reason else "calm",
+                "drift confirmed" if "confirmed" in reason else "not confirmed",
             )
         if d.training:
             decision += f" → {d.training.split(':')[0]}"

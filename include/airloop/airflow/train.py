@@ -181,12 +181,16 @@ def _promote(pipeline: str) -> Any:
     return promote_champion
 
 
-@task(trigger_rule="all_done")
-def record_outcome(pipeline: str, evaluation: dict[str, Any]) -> dict[str, Any]:
+# none_failed: runs after a skipped promotion (decided or refused), never after a failure, so a
+# failed training or promotion leaves the run failed (the run's state follows its leaf tasks).
+@task(trigger_rule="none_failed")
+def record_outcome(pipeline: str, evaluation: dict[str, Any] | None) -> dict[str, Any]:
     """Ledger every decision that did not promote (reject, inconclusive, refused approval)."""
     from airloop.core import ledger
 
     spec, lake, context = _setup(pipeline)
+    if evaluation is None:  # training or evaluation failed: nothing was decided to record
+        return {"recorded": False}
     key = ledger.entry_key(context["dag"].dag_id, context["run_id"])
     if ledger.has_entry(lake, key):  # promoted (or aborted) and ledgered by promote_champion
         return {"recorded": False}
