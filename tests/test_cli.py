@@ -42,6 +42,10 @@ def test_validate_prints_each_failed_expectation(isolated_state, capsys) -> None
             ["ingest", "bike_demand", "--date", "2012-06-05", "--file", "/missing.csv"],
             "no such file",
         ),
+        (["run", "bike_demand"], "give --start and --end"),
+        (["run", "bike_demand", "--start", "2012-06-05", "--end", "2012-06-01"], "is before"),
+        (["run", "nope", "--days", "2"], "unknown pipeline 'nope'"),
+        (["run", "bike_demand", "--days", "0"], "--days must be at least 1"),
     ],
 )
 def test_usage_errors_exit_2(isolated_state, capsys, args, message) -> None:
