@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.airloop-installed
 UV_VERSION := $(shell sed -n 's/^uv==//p' requirements-dev.txt)
 PYTEST_ARGS ?=
+# Test files run on two workers (pytest-xdist); a file's tests stay together (shared fixtures).
+TEST_WORKERS ?= 2
 
 .PHONY: help venv up down status demo test test-fast lint lock bench clean
 
@@ -39,11 +41,11 @@ demo: $(STAMP)  ## the closed loop on simulated days (with or without `make up`)
 
 # pytest exits 5 when it collected no tests: a suite that ran nothing proves nothing, so fail.
 test: $(STAMP)  ## run the whole test suite
-	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test-fast: $(STAMP)  ## the suite without tests that start the platform
-	@$(BIN)/pytest -m "not platform" $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not platform" $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test-fast: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 lint: $(STAMP)  ## ruff check and format check

@@ -129,3 +129,43 @@ def isolated_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setenv("AIRLOOP_MLFLOW_ARTIFACTS", (tmp_path / "mlartifacts").as_uri())
     return uri
+
+
+def _merge(base: dict, changes: dict) -> dict:
+    out = dict(base)
+    for key, value in changes.items():
+        nested = isinstance(value, dict) and key != "source"  # a source is replaced whole
+        out[key] = _merge(base.get(key, {}), value) if nested else value
+    return out
+
+
+@pytest.fixture
+def loop_env(airflow_db, isolated_state, isolated_mlflow, monkeypatch):
+    """A private lake, MLflow store and pipelines dir; a loop whose DAGs run with dag.test()."""
+    import yaml
+    from airflow.dag_processing.dagbag import DagBag
+
+    from airloop.core.lake import Lake
+    from airloop.loop import Loop
+    from airloop.platform.runner import result_of
+    from airloop.settings import load_settings
+
+    spec = yaml.safe_load((REPO / "include" / "pipelines" / "bike_demand.yaml").read_text())
+    pipelines = isolated_state / "pipelines"
+    pipelines.mkdir()
+    monkeypatch.setenv("AIRLOOP_PIPELINES_DIR", str(pipelines))
+    runs: list[str] = []
+
+    def write_spec(changes: dict) -> None:
+        (pipelines / "bike_demand.yaml").write_text(yaml.safe_dump(_merge(spec, changes)))
+
+    def run_dag(dag_id: str, conf: dict, xcom: tuple[str, ...]):
+        dag = DagBag(dag_folder=str(REPO / "dags")).get_dag(dag_id)
+        runs.append(dag_id)
+        return result_of(dag.test(run_conf=conf), xcom)
+
+    def make_loop() -> Loop:
+        return Loop(load_settings(), "bike_demand", dag_runner=run_dag)
+
+    lake = Lake(isolated_state / "state" / "lake", "bike_demand")
+    return lake, write_spec, make_loop, runs
