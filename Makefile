@@ -41,7 +41,7 @@ demo: $(STAMP)  ## the closed loop on simulated days (with or without `make up`)
 
 # pytest exits 5 when it collected no tests: a suite that ran nothing proves nothing, so fail.
 test: $(STAMP)  ## run the whole test suite
-	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=20 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test-fast: $(STAMP)  ## the suite without tests that start the platform

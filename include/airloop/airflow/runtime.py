@@ -55,12 +55,12 @@ def run_dates(context: dict[str, Any]) -> list[date]:
     """
     if (context.get("params") or {}).get("date"):
         return [run_date(context)]
-    carried = {
-        str(e.extra["date"])
-        for events in (context.get("triggering_asset_events") or {}).values()
-        for e in events
-        if getattr(e, "extra", None) and e.extra.get("date")
-    }
+    carried: set[str] = set()
+    for events in (context.get("triggering_asset_events") or {}).values():
+        for e in events:
+            extra = getattr(e, "extra", None) or {}
+            # An event may stand for several partitions (one run scored many): take them all.
+            carried |= {str(d) for d in [extra.get("date"), *(extra.get("dates") or [])] if d}
     if carried:
         return sorted(date.fromisoformat(d) for d in carried)
     return [run_date(context)]

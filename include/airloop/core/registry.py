@@ -220,3 +220,14 @@ def log_monitoring_run(
                 (Path(tmp) / file_name).write_bytes(content)
                 mlflow.log_artifact(str(Path(tmp) / file_name), artifact_path="reports")
         return {"experiment_id": experiment_id, "run_id": run.info.run_id}
+
+
+def signature_columns(name: str, version: int) -> dict[str, str]:
+    """The model's input signature: column name → MLflow type (``long``, ``double``, …)."""
+    from mlflow.models import get_model_info
+
+    signature = get_model_info(model_uri(name, version)).signature
+    if signature is None:
+        raise ValueError(f"{name} v{version} has no signature")
+    return {c.name: str(c.type.name if hasattr(c.type, "name") else c.type)
+            for c in signature.inputs.inputs}  # fmt: skip

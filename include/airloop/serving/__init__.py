@@ -1,0 +1,1 @@
+"""The REST model server (``python -m airloop.serving``)."""
