@@ -6,7 +6,6 @@ promotion or rollback never fails a request in flight. Payloads are checked agai
 model's MLflow signature; every answer names the version that produced it.
 """
 
-
 # No "from __future__ import annotations": FastAPI resolves the route signatures (Request)
 # at definition time, and they are imported inside create_app.
 import logging
