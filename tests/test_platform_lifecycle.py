@@ -38,6 +38,7 @@ def platform_env(tmp_path: Path):
         AIRLOOP_HOME=str(tmp_path / "state"),
         AIRLOOP_AIRFLOW_PORT=str(free_port()),
         AIRLOOP_MLFLOW_PORT=str(free_port()),
+        AIRLOOP_SERVING_PORT=str(free_port()),
     )
     yield env
     settings = load_settings(env)

@@ -34,6 +34,7 @@ def loop_platform(tmp_path: Path):
         AIRLOOP_HOME=str(tmp_path / "state"),
         AIRLOOP_AIRFLOW_PORT=str(free_port()),
         AIRLOOP_MLFLOW_PORT=str(free_port()),
+        AIRLOOP_SERVING_PORT=str(free_port()),
         AIRLOOP_PIPELINES_DIR=str(pipelines),
         AIRLOOP_RETRY_DELAY_S="2",
     )
@@ -74,6 +75,16 @@ def test_the_asset_chain_runs_the_loop_on_the_scheduler(loop_platform) -> None:
     assert record["champion"] == 1 and record["drift"]["drift_share"] is not None
     first = lake.manifest("monitor", date(2012, 5, 21))
     assert first["decision"]["kind"] == "initial" and first["decision"]["action"] == "retrain"
+
+    # The model server of the platform picked up the champion without a restart.
+    import time
+
+    from airloop.platform import health
+
+    deadline = time.monotonic() + 60
+    while health.get_json(f"{settings.serving_url}/health")["models"]["bike_demand"] != 1:
+        assert time.monotonic() < deadline, "the model server did not pick up v1"
+        time.sleep(1)
 
     # The evidence is one click away from the tasks.
     run_path = f"/api/v2/dags/bike_demand__train/dagRuns/{quote(train['dag_run_id'], safe='')}"

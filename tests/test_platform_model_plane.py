@@ -36,6 +36,7 @@ def gated_platform(tmp_path: Path):
         AIRLOOP_HOME=str(tmp_path / "state"),
         AIRLOOP_AIRFLOW_PORT=str(free_port()),
         AIRLOOP_MLFLOW_PORT=str(free_port()),
+        AIRLOOP_SERVING_PORT=str(free_port()),
         AIRLOOP_PIPELINES_DIR=str(pipelines),
         AIRLOOP_RETRY_DELAY_S="2",
     )

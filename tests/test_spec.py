@@ -32,6 +32,7 @@ def test_the_shipped_bike_demand_spec_loads() -> None:
     assert {"casual", "registered"} <= set(spec.exclude_features)
     assert not {"casual", "registered", "cnt"} & set(spec.features)
     assert spec.dag_id("ingest") == "bike_demand__ingest"
+    assert spec.schedule is None  # historical data: days are driven, not scheduled
 
 
 def test_a_minimal_spec_loads_with_defaults(tmp_path: Path) -> None:

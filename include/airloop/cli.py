@@ -25,6 +25,8 @@ def _print_status(settings: Settings, as_json: bool) -> int:
                     "services": st.services,
                     "airflow_components": st.airflow_components,
                     "mlflow_healthy": st.mlflow_healthy,
+                    "serving_healthy": st.serving_healthy,
+                    "serving_url": settings.serving_url,
                     "airflow_url": settings.airflow_url,
                     "mlflow_url": settings.mlflow_url,
                     "processes": len(st.pids),
@@ -39,6 +41,7 @@ def _print_status(settings: Settings, as_json: bool) -> int:
         print(f"  {name:<14} {'running, pid ' + str(pid) if pid else 'stopped'}")
     print(f"  Airflow health: {st.airflow_components or 'not answering'}")
     print(f"  MLflow health:  {'ok' if st.mlflow_healthy else 'not answering'}")
+    print(f"  Model server:   {'ok' if st.serving_healthy else 'not answering'}")
     print(f"  {len(st.pids)} processes, {st.rss_bytes / 2**30:.2f} GiB resident")
     if st.healthy:
         login = secrets.load_or_create(settings.home / "secrets.json")["admin_password"]
@@ -46,6 +49,7 @@ def _print_status(settings: Settings, as_json: bool) -> int:
             f"\nAirflow UI  {settings.airflow_url}  (user {secrets.ADMIN_USER}, password {login})"
         )
         print(f"MLflow UI   {settings.mlflow_url}")
+        print(f"Model API   {settings.serving_url}/v1/models")
         print(f"Logs        {settings.logs_dir}")
     return 0 if st.healthy else 1
 

@@ -24,6 +24,7 @@ class Settings:
     host: str
     airflow_port: int
     mlflow_port: int
+    serving_port: int
     parallelism: int
 
     @property
@@ -56,6 +57,10 @@ class Settings:
         return f"http://{self.host}:{self.mlflow_port}"
 
     @property
+    def serving_url(self) -> str:
+        return f"http://{self.host}:{self.serving_port}"
+
+    @property
     def dags_folder(self) -> Path:
         return self.project_root / "dags"
 
@@ -86,6 +91,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         host="127.0.0.1",
         airflow_port=_int(env, "AIRLOOP_AIRFLOW_PORT", 8080),
         mlflow_port=_int(env, "AIRLOOP_MLFLOW_PORT", 5000),
+        serving_port=_int(env, "AIRLOOP_SERVING_PORT", 5001),
         # Two task slots per core: ML tasks are CPU-bound, but many tasks wait on I/O or defer.
         parallelism=_int(env, "AIRLOOP_PARALLELISM", max(2, 2 * cores)),
     )

@@ -39,7 +39,8 @@ def _score_task(pipeline: str) -> Any:
         event = context["outlet_events"][assets.predictions(pipeline)]
         if version is None:
             log.warning("%s has no champion yet: nothing scored for %s", spec.name, days)
-            event.extra = {"date": days[-1].isoformat(), "scored": False}
+            event.extra = {"date": days[-1].isoformat(), "scored": False,
+                           "dates": [d.isoformat() for d in days]}  # fmt: skip
             return []
         run_id = (registry.version_info(spec.name, version) or {})["run_id"]
         model: list[Any] = []

@@ -1,4 +1,4 @@
-"""The embedded profile: Airflow (SQLite, LocalExecutor) and an MLflow server on loopback.
+"""The embedded profile: Airflow (SQLite, LocalExecutor), MLflow and the model server, on loopback.
 
 ``up`` is idempotent: a healthy platform is left alone; a partial one is stopped and restarted.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from airloop.platform import airflow_config, health, processes, secrets
 from airloop.settings import Settings
 
-SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer", "mlflow")
+SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer", "mlflow", "model-server")
 
 
 class PlatformError(RuntimeError):
@@ -64,6 +64,9 @@ def service_argv(settings: Settings, name: str) -> list[str]:
             *("--default-artifact-root", (mlflow_dir / "artifacts").as_uri()),
             "--no-serve-artifacts",
         ]
+    if name == "model-server":
+        return [sys.executable, "-m", "airloop.serving", "--host", settings.host,
+                "--port", str(settings.serving_port)]  # fmt: skip
     return [_bin("airflow"), name]
 
 
@@ -123,6 +126,7 @@ class Status:
     services: dict[str, int | None]
     airflow_components: dict[str, str] | None
     mlflow_healthy: bool
+    serving_healthy: bool = False
     pids: list[int] = field(default_factory=list)
     rss_bytes: int = 0
 
@@ -135,7 +139,10 @@ class Status:
         comps = self.airflow_components or {}
         parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
         return (
-            self.running and self.mlflow_healthy and all(comps.get(p) == "healthy" for p in parts)
+            self.running
+            and self.mlflow_healthy
+            and self.serving_healthy
+            and all(comps.get(p) == "healthy" for p in parts)
         )
 
 
@@ -152,6 +159,7 @@ def status(settings: Settings) -> Status:
         services=services,
         airflow_components=health.airflow_components(settings.airflow_url),
         mlflow_healthy=health.mlflow_healthy(settings.mlflow_url),
+        serving_healthy=health.serving_healthy(settings.serving_url),
         pids=pids,
         rss_bytes=processes.rss_bytes(pids),
     )
@@ -201,7 +209,8 @@ def up(
     down(settings, progress=lambda _msg: None)
     raise PlatformError(
         f"platform not healthy after {timeout_s:.0f}s (Airflow: {current.airflow_components}, "
-        f"MLflow healthy: {current.mlflow_healthy}); logs in {settings.logs_dir}"
+        f"MLflow healthy: {current.mlflow_healthy}, model server healthy: "
+        f"{current.serving_healthy}); logs in {settings.logs_dir}"
     )
 
 

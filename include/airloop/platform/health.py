@@ -31,6 +31,11 @@ def airflow_healthy(airflow_url: str) -> bool:
     return bool(components) and all(components.get(c) == "healthy" for c in wanted)
 
 
+def serving_healthy(serving_url: str) -> bool:
+    body = get_json(f"{serving_url}/health")
+    return isinstance(body, dict) and body.get("status") == "ok"
+
+
 def mlflow_healthy(mlflow_url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{mlflow_url}/health", timeout=3.0) as resp:
