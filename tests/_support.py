@@ -39,3 +39,27 @@ def seed_validated(lake_root: Path, pipeline: str, start, days: int, seed: int =
         day = start + timedelta(days=i)
         lake.publish("validated", day, simulate_day(day, seed=seed, drift=drift), {"seeded": True})
     return lake
+
+
+def platform_env(tmp_path: Path, spec_changes: dict | None = None) -> dict[str, str]:
+    """Environment for a private platform: own state, free ports, a bike_demand spec copy."""
+    import os
+
+    import yaml
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MLFLOW"))}
+    pipelines = tmp_path / "pipelines"
+    pipelines.mkdir()
+    spec = yaml.safe_load((REPO / "include" / "pipelines" / "bike_demand.yaml").read_text())
+    for section, changes in (spec_changes or {}).items():
+        spec[section] = {**spec[section], **changes}
+    (pipelines / "bike_demand.yaml").write_text(yaml.safe_dump(spec))
+    env.update(
+        AIRLOOP_HOME=str(tmp_path / "state"),
+        AIRLOOP_AIRFLOW_PORT=str(free_port()),
+        AIRLOOP_MLFLOW_PORT=str(free_port()),
+        AIRLOOP_SERVING_PORT=str(free_port()),
+        AIRLOOP_PIPELINES_DIR=str(pipelines),
+        AIRLOOP_RETRY_DELAY_S="2",
+    )
+    return env

@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import yaml
 
-from _support import REPO, free_port, seed_validated
+from _support import REPO, platform_env, seed_validated
 from airloop.core.lake import Lake
 from airloop.platform import embedded, processes
 from airloop.platform.rest import AirflowClient
@@ -25,19 +23,7 @@ pytestmark = pytest.mark.platform
 @pytest.fixture
 def loop_platform(tmp_path: Path):
     """The platform on private ports and state, with 20 validated days already in the lake."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MLFLOW"))}
-    pipelines = tmp_path / "pipelines"
-    pipelines.mkdir()
-    spec = yaml.safe_load((REPO / "include" / "pipelines" / "bike_demand.yaml").read_text())
-    (pipelines / "bike_demand.yaml").write_text(yaml.safe_dump(spec))
-    env.update(
-        AIRLOOP_HOME=str(tmp_path / "state"),
-        AIRLOOP_AIRFLOW_PORT=str(free_port()),
-        AIRLOOP_MLFLOW_PORT=str(free_port()),
-        AIRLOOP_SERVING_PORT=str(free_port()),
-        AIRLOOP_PIPELINES_DIR=str(pipelines),
-        AIRLOOP_RETRY_DELAY_S="2",
-    )
+    env = platform_env(tmp_path)
     settings = load_settings(env)
     seed_validated(settings.home / "lake", "bike_demand", date(2012, 5, 1), 20, seed=42)
     up = subprocess.run(["make", "-C", str(REPO), "up"], env=env, capture_output=True,

@@ -4,16 +4,14 @@ approval gates the flip, and concurrent train runs end with one champion and a c
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from datetime import date
 from pathlib import Path
 
 import pytest
-import yaml
 
-from _support import REPO, free_port, seed_validated
+from _support import REPO, platform_env, seed_validated
 from airloop.platform import embedded, processes
 from airloop.platform.rest import AirflowClient
 from airloop.settings import load_settings
@@ -26,20 +24,7 @@ WAITING = {"awaiting_input", "deferred"}  # HITL tasks wait in awaiting_input on
 @pytest.fixture
 def gated_platform(tmp_path: Path):
     """The platform, with bike_demand's spec requiring approval and 42 validated days."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MLFLOW"))}
-    pipelines = tmp_path / "pipelines"
-    pipelines.mkdir()
-    spec = yaml.safe_load((REPO / "include" / "pipelines" / "bike_demand.yaml").read_text())
-    spec["promotion"]["approval"] = "required"
-    (pipelines / "bike_demand.yaml").write_text(yaml.safe_dump(spec))
-    env.update(
-        AIRLOOP_HOME=str(tmp_path / "state"),
-        AIRLOOP_AIRFLOW_PORT=str(free_port()),
-        AIRLOOP_MLFLOW_PORT=str(free_port()),
-        AIRLOOP_SERVING_PORT=str(free_port()),
-        AIRLOOP_PIPELINES_DIR=str(pipelines),
-        AIRLOOP_RETRY_DELAY_S="2",
-    )
+    env = platform_env(tmp_path, {"promotion": {"approval": "required"}})
     settings = load_settings(env)
     seed_validated(settings.home / "lake", "bike_demand", date(2012, 4, 1), 42)
     up = subprocess.run(
