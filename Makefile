@@ -27,8 +27,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 venv: $(STAMP)  ## create .venv from the lock
 
-up: $(STAMP)  ## start the embedded platform (Airflow + MLflow on loopback) and wait until healthy
-	$(BIN)/airloop up
+up: $(STAMP)  ## start the platform (PROFILE=stack: PostgreSQL, Celery/Redis, S3) and wait until healthy
+	$(BIN)/airloop up $(if $(PROFILE),--profile $(PROFILE),)
 
 down: $(STAMP)  ## stop everything `make up` started
 	$(BIN)/airloop down

@@ -63,3 +63,23 @@ def platform_env(tmp_path: Path, spec_changes: dict | None = None) -> dict[str, 
         AIRLOOP_RETRY_DELAY_S="2",
     )
     return env
+
+
+def http_json(url: str, body: object = None, token: str | None = None):
+    """POST ``body`` (JSON, or raw bytes) or GET; returns (status, decoded body, headers)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = (
+        None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    )
+    req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read()), resp.headers
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}"), exc.headers

@@ -10,14 +10,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
-from _support import free_port, seed_validated
+from _support import free_port, http_json, seed_validated
 from airloop.core import challenger, promotion, registry
 from airloop.core.simulator import simulate_day
 from airloop.spec import load_pipeline
@@ -27,18 +25,7 @@ END = date(2012, 5, 21)
 
 
 def _call(url: str, body: object = None, token: str | None = TOKEN) -> tuple[int, dict, Any]:
-    data = (
-        None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    )
-    req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read()), resp.headers
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}"), exc.headers
+    return http_json(url, body, token)
 
 
 def _train(lake, spec, run: str) -> int:

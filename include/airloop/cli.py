@@ -20,6 +20,7 @@ def _print_status(settings: Settings, as_json: bool) -> int:
             json.dumps(
                 {
                     "home": str(settings.home),
+                    "profile": embedded.current_profile(settings),
                     "running": st.running,
                     "healthy": st.healthy,
                     "services": st.services,
@@ -38,18 +39,27 @@ def _print_status(settings: Settings, as_json: bool) -> int:
         )
         return 0 if st.healthy else 1
     for name, pid in st.services.items():
-        print(f"  {name:<14} {'running, pid ' + str(pid) if pid else 'stopped'}")
+        print(f"  {name:<16} {'running, pid ' + str(pid) if pid else 'stopped'}")
     print(f"  Airflow health: {st.airflow_components or 'not answering'}")
     print(f"  MLflow health:  {'ok' if st.mlflow_healthy else 'not answering'}")
     print(f"  Model server:   {'ok' if st.serving_healthy else 'not answering'}")
     print(f"  {len(st.pids)} processes, {st.rss_bytes / 2**30:.2f} GiB resident")
+    profile = embedded.current_profile(settings)
+    print(f"  Profile:        {profile}")
     if st.healthy:
-        login = secrets.load_or_create(settings.home / "secrets.json")["admin_password"]
+        values = secrets.load_or_create(settings.home / "secrets.json")
+        login = values["admin_password"]
         print(
             f"\nAirflow UI  {settings.airflow_url}  (user {secrets.ADMIN_USER}, password {login})"
         )
-        print(f"MLflow UI   {settings.mlflow_url}")
-        print(f"Model API   {settings.serving_url}/v1/models")
+        if profile == "stack":
+            print(f"MLflow UI   {settings.mlflow_url}  (user admin, password "
+                  f"{values['mlflow_admin_password']})")  # fmt: skip
+            print(f"Model API   {settings.serving_url}/v1/models  (Authorization: Bearer "
+                  f"{values['serving_token']})")  # fmt: skip
+        else:
+            print(f"MLflow UI   {settings.mlflow_url}")
+            print(f"Model API   {settings.serving_url}/v1/models")
         print(f"Logs        {settings.logs_dir}")
     return 0 if st.healthy else 1
 
@@ -58,8 +68,8 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     from airloop.platform import embedded
 
     try:
-        embedded.up(settings, timeout_s=args.timeout)
-    except embedded.PlatformError as exc:
+        embedded.up(settings, timeout_s=args.timeout, profile=args.profile)
+    except (embedded.PlatformError, ValueError) as exc:
         print(f"airloop up failed: {exc}", file=sys.stderr)
         return 1
     print("Airloop is up.")
@@ -83,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("up", help="start the embedded platform and wait until it is healthy")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait (default 300)")
+    p.add_argument(
+        "--profile",
+        choices=("embedded", "stack"),
+        help="embedded (SQLite, LocalExecutor; the default) or stack (PostgreSQL, Celery on "
+        "Redis, MLflow on PostgreSQL + S3); default: the running one, else embedded",
+    )
     p.set_defaults(func=_up)
     p = sub.add_parser("down", help="stop every process the platform started")
     p.set_defaults(func=_down)
@@ -101,6 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        if args.func is not _up:
+            from airloop.platform import embedded
+
+            embedded.use_client_env(settings)  # the stack profile's stores, as tasks see them
     except ValueError as exc:
         print(f"airloop: {exc}", file=sys.stderr)
         return 2

@@ -140,23 +140,34 @@ def _promote(pipeline: str) -> Any:
     @task(task_id="promote_champion", pool=PROMOTION_POOL, outlets=[assets.champion(pipeline)])
     def promote_champion(pipeline: str, evaluation: dict[str, Any]) -> dict[str, Any]:
         """Flip @champion (re-checked against the evaluation), set @previous_champion, ledger."""
-        from airloop.core import ledger, promotion
+        from airloop.core import ledger, promotion, registry
 
         spec, lake, context = _setup(pipeline)
         key = ledger.entry_key(context["dag"].dag_id, context["run_id"])
-        result = promotion.promote(
-            lake,
-            spec.name,
-            evaluation["challenger_version"],
-            evaluation["champion_version"],
-            evaluation,
-            evaluation["trigger"],
-            evaluation["reason"],
-            rc.decided_at(context),
-            key,
-            evaluation["end"],
-            evaluation.get("request_keys", []),
-        )
+        try:
+            result = promotion.promote(
+                lake,
+                spec.name,
+                evaluation["challenger_version"],
+                evaluation["champion_version"],
+                evaluation,
+                evaluation["trigger"],
+                evaluation["reason"],
+                rc.decided_at(context),
+                key,
+                evaluation["end"],
+                evaluation.get("request_keys", []),
+            )
+        except Exception as exc:
+            if not registry.unreachable(exc):
+                raise
+            # promote() re-checks @champion on every try, so a retry finishes or repeats the flip.
+            raise RuntimeError(
+                f"MLflow tracking server {registry.tracking_uri()} is unreachable: challenger "
+                f"v{evaluation['challenger_version']} is not promoted and @champion stays "
+                f"v{evaluation['champion_version']} (a retry completes the promotion once the "
+                f"server is back). Cause: {type(exc).__name__}: {str(exc)[:300]}"
+            ) from exc
         if not result["promoted"]:
             raise AirflowSkipException(result["reason"])
         context["outlet_events"][assets.champion(pipeline)].extra = {

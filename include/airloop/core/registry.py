@@ -231,3 +231,22 @@ def signature_columns(name: str, version: int) -> dict[str, str]:
         raise ValueError(f"{name} v{version} has no signature")
     return {c.name: str(c.type.name if hasattr(c.type, "name") else c.type)
             for c in signature.inputs.inputs}  # fmt: skip
+
+
+def tracking_uri() -> str:
+    return _mlflow().get_tracking_uri()
+
+
+def unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) means the tracking server did not answer."""
+    import requests
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+            return True
+        text = str(seen)
+        if "Max retries exceeded" in text or "Connection refused" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

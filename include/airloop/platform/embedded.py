@@ -1,5 +1,7 @@
-"""The embedded profile: Airflow (SQLite, LocalExecutor), MLflow and the model server, on loopback.
+"""Platform lifecycle: start, check and stop the services of a profile, on loopback.
 
+Profiles: ``embedded`` (default: Airflow on SQLite with LocalExecutor, MLflow on SQLite, the model
+server; no external services) and ``stack`` (PostgreSQL, Celery on Redis, S3; see ``stack``).
 ``up`` is idempotent: a healthy platform is left alone; a partial one is stopped and restarted.
 """
 
@@ -13,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from airloop.platform import airflow_config, health, processes, secrets
+from airloop.platform import airflow_config, health, processes, secrets, stack
 from airloop.settings import Settings
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer", "mlflow", "model-server")
+PROFILES = ("embedded", "stack")
 
 
 class PlatformError(RuntimeError):
@@ -31,7 +34,23 @@ def marker(settings: Settings) -> str:
     return str(settings.home)
 
 
-def service_env(settings: Settings) -> dict[str, str]:
+def current_profile(settings: Settings) -> str:
+    """The profile this state folder was last started with (``embedded`` if never)."""
+    path = settings.home / "profile"
+    return path.read_text().strip() if path.exists() else "embedded"
+
+
+def services(settings: Settings, profile: str | None = None) -> tuple[str, ...]:
+    if (profile or current_profile(settings)) == "stack":
+        return stack.services(stack.load_stack())
+    return SERVICES
+
+
+def _secrets(settings: Settings) -> dict[str, str]:
+    return secrets.load_or_create(settings.home / "secrets.json")
+
+
+def service_env(settings: Settings, profile: str | None = None) -> dict[str, str]:
     """Environment shared by every service and, through the scheduler, every task."""
     env = dict(os.environ)
     venv_bin = str(Path(sys.executable).parent)
@@ -49,10 +68,32 @@ def service_env(settings: Settings) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     env[processes.MARKER_VAR] = marker(settings)
+    if (profile or current_profile(settings)) == "stack":
+        env.pop("AIRLOOP_MLFLOW_ARTIFACTS")  # the server's proxied artifact store (S3) instead
+        env.update(stack.env(settings, stack.load_stack(), _secrets(settings)))
     return env
 
 
-def service_argv(settings: Settings, name: str) -> list[str]:
+def use_client_env(settings: Settings) -> None:
+    """Let this process (CLI, tests) reach the stack's stores as its tasks do: the tracking
+    server with credentials and the lake on S3. No-op for the embedded profile."""
+    if current_profile(settings) != "stack":
+        return
+    # Every S3 access logs at INFO which credentials it used (to stdout): not for CLI output.
+    os.environ.setdefault("AIRFLOW__LOGGING__NAMESPACE_LEVELS", "airflow.providers.amazon=WARNING")
+    wanted = ("MLFLOW_", "AIRLOOP_LAKE_URI", "AIRFLOW_CONN_AWS_DEFAULT", "AWS_")
+    for key, value in service_env(settings, "stack").items():
+        if key.startswith(wanted) and not key.startswith("MLFLOW_AUTH_"):
+            os.environ.setdefault(key, value)
+
+
+def service_argv(settings: Settings, name: str, profile: str | None = None) -> list[str]:
+    if (profile or current_profile(settings)) == "stack":
+        argv = stack.service_argv(
+            settings, stack.load_stack(), _secrets(settings), name, Path(sys.executable).parent
+        )
+        if argv:
+            return argv
     if name == "mlflow":
         mlflow_dir = settings.mlflow_dir
         # Clients write artifacts straight to the default root (no proxy), so tasks and the CLI
@@ -70,8 +111,9 @@ def service_argv(settings: Settings, name: str) -> list[str]:
     return [_bin("airflow"), name]
 
 
-def prepare(settings: Settings) -> dict[str, str]:
+def prepare(settings: Settings, profile: str | None = None) -> dict[str, str]:
     """Create the state folders, secrets and airflow.cfg; migrate the metadata database."""
+    profile = profile or current_profile(settings)
     for folder in (
         settings.home,
         settings.airflow_home,
@@ -82,24 +124,37 @@ def prepare(settings: Settings) -> dict[str, str]:
     ):
         folder.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.home, 0o700)
-    values = secrets.load_or_create(settings.home / "secrets.json")
-    airflow_config.write(settings, values)
-    _migrate(settings)
+    values = _secrets(settings)
+    overrides = None
+    if profile == "stack":
+        from airloop.platform import stack_setup
+
+        config = stack.load_stack()
+        try:
+            stack_setup.provision_postgres(config, values)
+        except stack_setup.SetupError as exc:
+            raise PlatformError(str(exc)) from exc
+        secrets.write_private(settings.mlflow_dir / "basic_auth.ini",
+                              stack.mlflow_auth_ini(config, values))  # fmt: skip
+        overrides = stack.airflow_cfg(config, values)
+    airflow_config.write(settings, values, overrides)
+    _migrate(settings, profile)
     return values
 
 
-def _migrate(settings: Settings) -> None:
-    """``airflow db migrate`` and the promotion pool, once per Airflow version."""
+def _migrate(settings: Settings, profile: str) -> None:
+    """``airflow db migrate`` and the promotion pool, once per Airflow version and database."""
     from importlib.metadata import version
 
-    stamp = settings.airflow_home / f".migrated-{version('apache-airflow-core')}"
-    if stamp.exists() and (settings.airflow_home / "airflow.db").exists():
+    where = stack.load_stack().airflow_db if profile == "stack" else "sqlite"
+    stamp = settings.airflow_home / f".migrated-{version('apache-airflow-core')}-{where}"
+    if stamp.exists() and (profile == "stack" or (settings.airflow_home / "airflow.db").exists()):
         return
     log = settings.logs_dir / "airflow-db-migrate.log"
     with open(log, "ab") as fh:
         done = subprocess.run(
             [_bin("airflow"), "db", "migrate"],
-            env=service_env(settings),
+            env=service_env(settings, profile),
             stdout=fh,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -109,7 +164,7 @@ def _migrate(settings: Settings) -> None:
         raise PlatformError(f"`airflow db migrate` failed; see {log}:\n{_tail(log)}")
     pool = subprocess.run(
         [_bin("airflow"), "pools", "set", "airloop_promotion", "1", "Serialises promotions"],
-        env=service_env(settings),
+        env=service_env(settings, profile),
         capture_output=True,
         text=True,
         check=False,
@@ -148,15 +203,15 @@ class Status:
 
 def status(settings: Settings) -> Status:
     records = {r.name: r for r in processes.read_records(settings.run_dir)}
-    services = {
+    pid_of = {
         name: records[name].pid
         if name in records and processes.record_alive(records[name])
         else None
-        for name in SERVICES
+        for name in services(settings)
     }
     pids = processes.platform_pids(list(records.values()), marker(settings))
     return Status(
-        services=services,
+        services=pid_of,
         airflow_components=health.airflow_components(settings.airflow_url),
         mlflow_healthy=health.mlflow_healthy(settings.mlflow_url),
         serving_healthy=health.serving_healthy(settings.serving_url),
@@ -173,26 +228,43 @@ def _tail(path: Path, lines: int = 25) -> str:
 
 
 def up(
-    settings: Settings, timeout_s: float = 300.0, progress: Callable[[str], None] = print
+    settings: Settings,
+    timeout_s: float = 300.0,
+    progress: Callable[[str], None] = print,
+    profile: str | None = None,
 ) -> Status:
-    """Start everything and wait until healthy; return immediately if it already is."""
+    """Start a profile's services and wait until healthy; return at once if they already are.
+
+    ``profile`` None keeps the profile this state folder last ran (``embedded`` if none).
+    """
+    running = current_profile(settings)
     current = status(settings)
+    profile = profile or running
+    if profile not in PROFILES:
+        raise PlatformError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    if current.pids and profile != running:
+        raise PlatformError(
+            f"the {running} profile is running from {settings.home}; `airloop down` first"
+        )
     if current.healthy:
-        progress("Airloop is already running.")
+        progress(f"Airloop is already running ({profile} profile).")
         return current
     if current.pids:
         progress("Found a partial platform; stopping it before a clean start.")
         down(settings, progress=progress)
-    progress(f"Preparing {settings.home} (config, secrets, metadata database)…")
-    prepare(settings)
-    env = service_env(settings)
+    progress(f"Preparing {settings.home} ({profile} profile: config, secrets, metadata)…")
+    settings.home.mkdir(parents=True, exist_ok=True)
+    (settings.home / "profile").write_text(profile + "\n")
+    prepare(settings, profile)
+    names = services(settings, profile)
+    if profile == "stack" and "s3" not in names:
+        _ensure_bucket(settings)  # an external endpoint: it must answer before anything writes
     records = []
-    for name in SERVICES:
-        log = settings.logs_dir / f"{name}.log"
-        records.append(
-            processes.spawn(name, service_argv(settings, name), env, log, settings.run_dir)
-        )
-    progress(f"Started {', '.join(SERVICES)}; waiting until healthy (logs: {settings.logs_dir})…")
+    for name in names:
+        records.append(start_service(settings, name, profile))
+        if name == "s3":
+            _ensure_bucket(settings)
+    progress(f"Started {', '.join(names)}; waiting until healthy (logs: {settings.logs_dir})…")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         dead = [r for r in records if not processes.record_alive(r)]
@@ -212,6 +284,25 @@ def up(
         f"MLflow healthy: {current.mlflow_healthy}, model server healthy: "
         f"{current.serving_healthy}); logs in {settings.logs_dir}"
     )
+
+
+def start_service(
+    settings: Settings, name: str, profile: str | None = None
+) -> processes.ProcessRecord:
+    """Start one service of the platform (also to bring back one that died)."""
+    log = settings.logs_dir / f"{name}.log"
+    argv = service_argv(settings, name, profile)
+    return processes.spawn(name, argv, service_env(settings, profile), log, settings.run_dir)
+
+
+def _ensure_bucket(settings: Settings) -> None:
+    from airloop.platform import stack_setup
+
+    try:
+        stack_setup.ensure_bucket(stack.load_stack(), _secrets(settings))
+    except stack_setup.SetupError as exc:
+        down(settings, progress=lambda _msg: None)
+        raise PlatformError(str(exc)) from exc
 
 
 def down(settings: Settings, progress: Callable[[str], None] = print) -> processes.StopReport:

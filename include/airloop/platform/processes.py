@@ -150,12 +150,21 @@ def platform_pids(records: Sequence[ProcessRecord], marker_value: str) -> list[i
         pid for pid, (_, pgid, sid) in table.items() if pgid in leaders or sid in leaders
     }
     found |= {r.pid for r in records if record_alive(r)}
-    changed = True
-    while changed:  # close over children
+    return sorted(_with_descendants(found, table) - _ancestors())
+
+
+def _with_descendants(pids: set[int], table: dict[int, tuple[int, int, int]]) -> set[int]:
+    found, changed = set(pids), True
+    while changed:
         extra = {pid for pid, (ppid, _, _) in table.items() if ppid in found} - found
         found |= extra
         changed = bool(extra)
-    return sorted(found - _ancestors())
+    return found
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants (what a lost machine would take down)."""
+    return sorted(_with_descendants({pid}, _proc_table()))
 
 
 def _signal_all(records: Iterable[ProcessRecord], pids: Iterable[int], sig: int) -> None:

@@ -180,8 +180,9 @@ def use_local_airflow(settings: Settings) -> None:
     embedded.prepare(settings)
     env = embedded.service_env(settings)
     env.pop("AIRLOOP_SERVICE_OF", None)  # this CLI process is not a platform service
-    # Without the server, use its store directly (same database, same artifact root).
-    env["MLFLOW_TRACKING_URI"] = local_tracking_uri(settings)
+    if embedded.current_profile(settings) == "embedded":
+        # Without the server, use its store directly (same database, same artifact root).
+        env["MLFLOW_TRACKING_URI"] = local_tracking_uri(settings)
     os.environ.update(env)
     _PREPARED.add(str(settings.home))
 

@@ -25,16 +25,30 @@ def write_private(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def load_or_create(path: Path) -> dict[str, str]:
-    """Return the installation's secrets, creating them once."""
-    if path.exists():
-        return json.loads(path.read_text())
-    values = {
-        "admin_password": secrets.token_urlsafe(18),
+def _generate() -> dict[str, str]:
+    token = secrets.token_urlsafe
+    return {
+        "admin_password": token(18),
         # A Fernet key is 32 random bytes, urlsafe-base64 encoded.
         "fernet_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "jwt_secret": secrets.token_urlsafe(48),
-        "api_secret_key": secrets.token_urlsafe(32),
+        "jwt_secret": token(48),
+        "api_secret_key": token(32),
+        # Used by the stack profile only (PostgreSQL roles, MLflow auth, model server, local S3).
+        "airflow_db_password": token(24),
+        "mlflow_db_password": token(24),
+        "mlflow_admin_password": token(18),
+        "mlflow_flask_secret": token(32),
+        "serving_token": token(32),
+        "s3_access_key": "airloop" + secrets.token_hex(6),
+        "s3_secret_key": token(30),
     }
-    write_private(path, json.dumps(values, indent=2))
+
+
+def load_or_create(path: Path) -> dict[str, str]:
+    """Return the installation's secrets, creating the missing ones once."""
+    values = json.loads(path.read_text()) if path.exists() else {}
+    missing = {k: v for k, v in _generate().items() if k not in values}
+    if missing:
+        values.update(missing)
+        write_private(path, json.dumps(values, indent=2))
     return values

@@ -1,0 +1,117 @@
+"""One-time setup of the stack's backing services: PostgreSQL roles and databases, the bucket.
+
+Idempotent: existing roles get their password reset to the installation's secret, existing
+databases and buckets are kept.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from airloop.platform.stack import StackConfig, s3_credentials
+
+
+class SetupError(RuntimeError):
+    """A backing service is missing or refused the setup; the message says which and how."""
+
+
+def provision_postgres(stack: StackConfig, secrets: Mapping[str, str]) -> None:
+    """Roles ``<name>_airflow`` / ``<name>_mlflow`` and their databases (MLflow has two: the
+    tracking store and basic auth, whose migrations would collide in one database)."""
+    import psycopg
+    from psycopg import sql
+
+    wanted = [
+        (stack.airflow_db, secrets["airflow_db_password"], [stack.airflow_db]),
+        (stack.mlflow_db, secrets["mlflow_db_password"], [stack.mlflow_db, stack.mlflow_auth_db]),
+    ]
+    try:
+        conn = psycopg.connect(stack.pg_admin_url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise SetupError(
+            f"cannot reach PostgreSQL at AIRLOOP_PG_ADMIN_URL={_redacted(stack.pg_admin_url)}: "
+            f"{str(exc).strip()}"
+        ) from exc
+    with conn:
+        for role, password, databases in wanted:
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            conn.execute(
+                sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
+            )
+            for database in databases:
+                found = conn.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+                ).fetchone()
+                if not found:
+                    conn.execute(
+                        sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                            sql.Identifier(database), sql.Identifier(role)
+                        )
+                    )
+
+
+def drop_postgres(stack: StackConfig) -> None:
+    """Remove the stack's databases and roles (used by tests and ``airloop down --purge``)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(stack.pg_admin_url, autocommit=True, connect_timeout=10) as conn:
+        for database in (stack.airflow_db, stack.mlflow_db, stack.mlflow_auth_db):
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
+        for role in (stack.airflow_db, stack.mlflow_db):
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def s3_client(stack: StackConfig, secrets: Mapping[str, str]) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    key, secret = s3_credentials(stack, secrets)
+    return boto3.client(
+        "s3",
+        endpoint_url=stack.endpoint,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        region_name="us-east-1",
+        config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2}),
+    )
+
+
+def ensure_bucket(stack: StackConfig, secrets: Mapping[str, str], timeout_s: float = 60) -> None:
+    """Create the lake bucket unless it exists, waiting for the endpoint to answer."""
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    client = s3_client(stack, secrets)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            client.head_bucket(Bucket=stack.bucket)
+            return
+        except EndpointConnectionError as exc:
+            if time.monotonic() > deadline:
+                raise SetupError(f"S3 endpoint {stack.endpoint} does not answer: {exc}") from exc
+            time.sleep(0.5)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code not in ("404", "NoSuchBucket", "NotFound"):
+                raise SetupError(
+                    f"S3 bucket {stack.bucket!r} at {stack.endpoint}: {code} ({exc})"
+                ) from exc
+            client.create_bucket(Bucket=stack.bucket)
+            return
+
+
+def _redacted(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
