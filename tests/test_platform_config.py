@@ -33,7 +33,7 @@ def test_airflow_config_is_loopback_localexecutor_sqlite_and_private(tmp_path: P
     cfg_path = settings.airflow_home / "airflow.cfg"
     cfg = configparser.ConfigParser(interpolation=None)
     cfg.read(cfg_path)
-    assert cfg["core"]["executor"] == "LocalExecutor"
+    assert cfg["core"]["executor"].endswith("local_executor.PreloadingLocalExecutor")
     assert cfg["core"]["parallelism"] == "3"
     assert cfg["core"]["load_examples"] == "False"
     assert cfg["core"]["dags_folder"] == str(settings.project_root / "dags")

@@ -265,7 +265,12 @@ def test_a_worker_killed_mid_training_is_retried_and_registers_one_version(live:
 def test_mlflow_down_at_promotion_leaves_the_champion_and_fails_clearly(live: Stack) -> None:
     assert live.status()["champion"]["version"] == 2, "needs the previous test's champion"
     pool = "/api/v2/pools/airloop_promotion"
-    live.client.patch(pool, {"slots": 0})  # hold the promotion until MLflow is down
+
+    def slots(n: int) -> None:
+        body = {"pool": "airloop_promotion", "slots": n, "include_deferred": False}
+        live.client.patch(pool, body)
+
+    slots(0)  # hold the promotion until MLflow is down
     try:
         conf = {"end_date": "2012-05-05", "force": True, "reason": "fault test: MLflow down"}
         run_id = live.client.trigger(TRAIN, conf=conf)["dag_run_id"]
@@ -274,7 +279,7 @@ def test_mlflow_down_at_promotion_leaves_the_champion_and_fails_clearly(live: St
         os.killpg(mlflow.pgid, signal.SIGKILL)
         wait_for(lambda: not health.mlflow_healthy(live.settings.mlflow_url), 30)
     finally:
-        live.client.patch(pool, {"slots": 1})
+        slots(1)
     finished = live.client.wait_for_run(TRAIN, run_id, 600)
     assert finished["state"] == "failed"
     promote = _ti(live, run_id, "promote_champion")
@@ -333,3 +338,32 @@ def _reachable(live: Stack) -> bool:
         return True
     except Exception:
         return False
+
+
+def test_every_endpoint_of_the_stack_wants_credentials(live: Stack) -> None:
+    import base64
+    import urllib.error
+    import urllib.request
+
+    def status(url: str, headers: dict[str, str] | None = None, body: bytes | None = None) -> int:
+        req = urllib.request.Request(url, data=body, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    s = live.settings
+    search = f"{s.mlflow_url}/api/2.0/mlflow/registered-models/search"
+    assert status(search) == 401
+    basic = base64.b64encode(f"admin:{live.secrets['mlflow_admin_password']}".encode()).decode()
+    assert status(search, {"Authorization": f"Basic {basic}"}) == 200
+    wrong = base64.b64encode(b"admin:password1234").decode()  # MLflow's old default password
+    assert status(search, {"Authorization": f"Basic {wrong}"}) == 401
+    assert status(f"{s.airflow_url}/api/v2/dags") == 401
+    login = json.dumps({"username": "admin", "password": "admin"}).encode()
+    assert status(f"{s.airflow_url}/auth/token", {"Content-Type": "application/json"}, login) in (
+        401,
+        403,
+    )
+    assert status(f"{s.serving_url}/v1/models") == 401

@@ -100,3 +100,22 @@ def test_local_s3_keeps_objects_across_a_stop(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_airflow_users_come_from_the_environment_with_generated_passwords(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("AIRLOOP_USERS", "alice:op, bob:viewer")
+    settings = load_settings({"AIRLOOP_HOME": str(tmp_path)})
+    values = secrets.load_or_create(tmp_path / "secrets.json")
+    airflow_config.write(settings, values)
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(settings.airflow_home / "airflow.cfg")
+    assert cfg["core"]["simple_auth_manager_users"] == "admin:admin,alice:op,bob:viewer"
+    passwords = json.loads(Path(cfg["core"]["simple_auth_manager_passwords_file"]).read_text())
+    assert set(passwords) == {"admin", "alice", "bob"}
+    assert len(set(passwords.values())) == 3 and "admin" not in passwords.values()
+    again = secrets.ensure_user_passwords(tmp_path / "secrets.json", ["alice"])
+    assert again["alice"] == passwords["alice"]  # stable across restarts
+    with pytest.raises(ValueError, match="AIRLOOP_USERS entry 'carol:root'"):
+        airflow_config.users("carol:root")

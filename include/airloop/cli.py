@@ -118,9 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         if args.func is not _up:
-            from airloop.platform import embedded
+            from airloop.platform.services import use_client_env
 
-            embedded.use_client_env(settings)  # the stack profile's stores, as tasks see them
+            use_client_env(settings)  # the stack profile's stores, as tasks see them
     except ValueError as exc:
         print(f"airloop: {exc}", file=sys.stderr)
         return 2

@@ -56,8 +56,10 @@ def version_for_airflow_run(name: str, dag_id: str, run_id: str) -> dict[str, An
         found = client().search_model_versions(
             f"name='{name}' and tags.airflow_run_id='{run_id}' and tags.dag_id='{dag_id}'"
         )
-    except Exception:  # the registered model does not exist yet
-        return None
+    except Exception as exc:
+        if _not_found(exc):  # the registered model does not exist yet
+            return None
+        raise
     if not found:
         return None
     mv = min(found, key=lambda v: int(v.version))
@@ -126,18 +128,31 @@ def _own_types(model: Any) -> list[str]:
     return list(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
 
 
+def _not_found(exc: Exception) -> bool:
+    """A missing model, version or alias; anything else (a server down) must not look like it:
+    "no champion" would let a promotion or a registration go ahead on false information."""
+    from mlflow.exceptions import MlflowException
+
+    missing = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+    return isinstance(exc, MlflowException) and exc.error_code in missing
+
+
 def alias_version(name: str, alias: str) -> int | None:
     try:
         return int(client().get_model_version_by_alias(name, alias).version)
-    except Exception:  # no such alias (or model) yet
-        return None
+    except Exception as exc:
+        if _not_found(exc):  # no such alias (or model) yet
+            return None
+        raise
 
 
 def version_info(name: str, version: int) -> dict[str, Any] | None:
     try:
         mv = client().get_model_version(name, str(version))
-    except Exception:
-        return None
+    except Exception as exc:
+        if _not_found(exc):
+            return None
+        raise
     return {
         "version": int(mv.version),
         "run_id": mv.run_id,

@@ -3,10 +3,32 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Mapping
 
-from airloop.platform.secrets import ADMIN_USER, write_private
+from airloop.platform.secrets import ADMIN_USER, ensure_user_passwords, write_private
 from airloop.settings import Settings
+
+ROLES = ("viewer", "user", "op", "admin")
+
+
+def users(raw: str | None = None) -> list[tuple[str, str]]:
+    """Airflow UI/API users from ``AIRLOOP_USERS`` (``alice:admin,bob:viewer``); ``admin`` always.
+
+    Passwords are generated per user into the secrets file (``airloop status`` shows admin's).
+    """
+    raw = os.environ.get("AIRLOOP_USERS", "") if raw is None else raw
+    found = {ADMIN_USER: "admin"}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, _, role = item.partition(":")
+        if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", name) or role not in ROLES:
+            raise ValueError(
+                f"AIRLOOP_USERS entry {item!r}: expected name:role with role one of "
+                f"{', '.join(ROLES)}"
+            )
+        found[name] = role
+    return list(found.items())
 
 
 def sections(settings: Settings, secrets: Mapping[str, str]) -> dict[str, dict[str, str]]:
@@ -17,14 +39,14 @@ def sections(settings: Settings, secrets: Mapping[str, str]) -> dict[str, dict[s
         "core": {
             "dags_folder": str(s.dags_folder),
             "plugins_folder": str(s.plugins_folder),
-            "executor": "LocalExecutor",
+            "executor": "airloop.platform.local_executor.PreloadingLocalExecutor",
             "parallelism": str(s.parallelism),
             "max_active_tasks_per_dag": str(s.parallelism),
             "load_examples": "False",
             "fernet_key": secrets["fernet_key"],
             "auth_manager": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager."
             "SimpleAuthManager",
-            "simple_auth_manager_users": f"{ADMIN_USER}:admin",
+            "simple_auth_manager_users": ",".join(f"{u}:{r}" for u, r in users()),
             "simple_auth_manager_passwords_file": str(home / "simple_auth_manager_passwords.json"),
             "execution_api_server_url": f"{s.airflow_url}/execution/",
         },
@@ -71,5 +93,5 @@ def write(
     """Write airflow.cfg and the admin password file, both owner-only."""
     home = settings.airflow_home
     write_private(home / "airflow.cfg", render(settings, secrets, overrides))
-    passwords = {ADMIN_USER: secrets["admin_password"]}
+    passwords = ensure_user_passwords(settings.home / "secrets.json", [u for u, _ in users()])
     write_private(home / "simple_auth_manager_passwords.json", json.dumps(passwords))

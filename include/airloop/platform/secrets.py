@@ -52,3 +52,16 @@ def load_or_create(path: Path) -> dict[str, str]:
         values.update(missing)
         write_private(path, json.dumps(values, indent=2))
     return values
+
+
+def ensure_user_passwords(path: Path, names: list[str]) -> dict[str, str]:
+    """Passwords of the Airflow users ``names`` (admin's is ``admin_password``), created once."""
+    values = load_or_create(path)
+    missing = [n for n in names if n != ADMIN_USER and f"user_password:{n}" not in values]
+    if missing:
+        values.update({f"user_password:{n}": secrets.token_urlsafe(18) for n in missing})
+        write_private(path, json.dumps(values, indent=2))
+    return {
+        n: values["admin_password"] if n == ADMIN_USER else values[f"user_password:{n}"]
+        for n in names
+    }
