@@ -74,10 +74,12 @@ def test_dag_files_only_import_adapters_and_settings() -> None:
 
 def test_platform_and_settings_import_only_the_standard_library_at_module_level() -> None:
     paths = [*(PKG / "platform").rglob("*.py"), PKG / "settings.py", PKG / "cli.py"]
+    # Loaded by Airflow's own processes (the executor path, the Celery config), never by the CLI.
+    inside_airflow = {"local_executor.py": {"airflow"}, "celery_config.py": {"airflow", "celery"}}
     problems = {}
     for p in paths:
         tops = {n.split(".")[0] for n in _imports(p, True)}
-        bad = tops - set(sys.stdlib_module_names) - {"airloop"}
+        bad = tops - set(sys.stdlib_module_names) - {"airloop"} - inside_airflow.get(p.name, set())
         if bad:
             problems[str(p.relative_to(REPO))] = sorted(bad)
     assert not problems, problems
