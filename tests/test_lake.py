@@ -101,3 +101,22 @@ def test_file_source_reads_from_s3(s3_lake, suffix: str, tmp_path: Path) -> None
     )
     batch = sources.acquire(spec, date(2012, 3, 2), ObjectStoragePath)
     assert batch.suffix == suffix and len(batch.data) > 0
+
+
+def test_an_unreachable_store_fails_with_a_message_naming_it(monkeypatch) -> None:
+    """No S3 endpoint listens on port 9: the error says which store and which operation."""
+    import json
+
+    from airflow.sdk import ObjectStoragePath
+
+    from airloop.core.storage import StorageUnavailable
+
+    extra = {"endpoint_url": "http://127.0.0.1:9", "region_name": "us-east-1",
+             "config_kwargs": {"connect_timeout": 2, "retries": {"max_attempts": 1}}}  # fmt: skip
+    conn = {"conn_type": "aws", "login": "key", "password": "secret", "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_NOWHERE_S3", json.dumps(conn))  # own id: fs are cached per id
+    lake = Lake(ObjectStoragePath("s3://nowhere_s3@nowhere/lake"), "bike_demand")
+    pattern = r"unreachable at s3://nowhere_s3@nowhere/lake during land_raw\(2012-05-01 .csv\)"
+    with pytest.raises(StorageUnavailable, match=pattern) as info:
+        lake.land_raw(date(2012, 5, 1), b"a,b\n1,2\n", ".csv")
+    assert "127.0.0.1:9" in str(info.value) and "nothing partial was published" in str(info.value)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from airloop.core.storage import atomic_write_bytes
+from airloop.core.storage import atomic_write_bytes, translating_unreachable
 
 MANIFEST = "_manifest.json"
 
@@ -25,6 +25,7 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@translating_unreachable
 class Lake:
     """One pipeline's corner of the lake."""
 

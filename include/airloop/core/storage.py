@@ -59,3 +59,56 @@ def create_exclusive(path: Any, data: bytes) -> bool:
         return False
     finally:
         os.unlink(tmp)
+
+
+class StorageUnavailable(OSError):
+    """The object store did not answer; the message names the store and what was being done."""
+
+
+# Connection failures of the S3 clients under fsspec (aiohttp for s3fs, botocore), by class name
+# so this module imports neither.
+_UNREACHABLE = {
+    "ClientConnectorError",
+    "ServerDisconnectedError",
+    "EndpointConnectionError",
+    "ConnectTimeoutError",
+    "ConnectionClosedError",
+    "ConnectionRefusedError",
+}
+
+
+def unreachable(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen).__name__ in _UNREACHABLE:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def translating_unreachable(cls: type) -> type:
+    """Wrap ``cls``'s public methods so an unreachable object store raises StorageUnavailable
+    naming the root and the operation, instead of a bare socket error from deep in fsspec."""
+    import functools
+
+    def wrap(name: str, method: Any) -> Any:
+        @functools.wraps(method)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as exc:
+                if not unreachable(exc):
+                    raise
+                what = " ".join(str(a) for a in args if not isinstance(a, bytes | bytearray))
+                raise StorageUnavailable(
+                    f"object storage unreachable at {getattr(self, 'root', '?')} during "
+                    f"{name}({what}): {exc}. A partition is visible only once its manifest is "
+                    "written, so nothing partial was published; rerun once the store answers."
+                ) from exc
+
+        return call
+
+    for name, member in list(vars(cls).items()):
+        if callable(member) and not name.startswith("_"):
+            setattr(cls, name, wrap(name, member))
+    return cls
