@@ -8,8 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.airloop-installed
 UV_VERSION := $(shell sed -n 's/^uv==//p' requirements-dev.txt)
 PYTEST_ARGS ?=
-# Test files run on two workers (pytest-xdist); a file's tests stay together (shared fixtures).
-TEST_WORKERS ?= 2
+# Test files run on three workers (pytest-xdist): the slow files mostly wait on schedulers, so a
+# third worker uses idle cores; a file's tests stay together (shared fixtures).
+TEST_WORKERS ?= 3
 
 .PHONY: help venv up down status demo test test-fast lint lock bench clean
 

@@ -169,3 +169,19 @@ def loop_env(airflow_db, isolated_state, isolated_mlflow, monkeypatch):
 
     lake = Lake(isolated_state / "state" / "lake", "bike_demand")
     return lake, write_spec, make_loop, runs
+
+
+# Files whose tests take minutes (the platform, the stack, the simulated demo) go first, so with
+# `pytest -n N --dist loadfile` they start at once instead of queueing behind quick files.
+_LONG_FILES = ("test_closed_loop.py", "test_cli.py", "test_closed_loop_real_data.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("stack"):
+            return 0
+        if item.get_closest_marker("platform") or item.path.name in _LONG_FILES:
+            return 1
+        return 2
+
+    items.sort(key=rank)  # stable: a file's tests keep their order

@@ -137,13 +137,13 @@ def _worker_tasks(live: Stack) -> dict[str, list[str]]:
 
 
 def test_the_loop_runs_on_celery_with_postgres_and_s3(live: Stack) -> None:
-    done = live.cli("run", "bike_demand", "--start", "2012-05-01", "--days", "5", timeout=1500)
+    done = live.cli("run", "bike_demand", "--start", "2012-05-01", "--days", "4", timeout=1500)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "(platform)" in done.stdout
 
     status = live.status()
-    assert status["champion"]["version"] == 1 and status["validated_partitions"] == 5
-    assert status["last_drift"]["date"] == "2012-05-05"
+    assert status["champion"]["version"] == 1 and status["validated_partitions"] == 4
+    assert status["last_drift"]["date"] == "2012-05-04"
     assert status["last_drift"]["drift_share"] is not None
 
     # Celery workers executed the tasks (each names what it ran in its log).
@@ -165,10 +165,10 @@ def test_the_loop_runs_on_celery_with_postgres_and_s3(live: Stack) -> None:
 
     # Lake objects and MLflow artifacts are in the bucket.
     keys = live.keys()
-    for prefix in ("lake/bike_demand/raw/date=2012-05-05/",
-                   "lake/bike_demand/validated/date=2012-05-05/",
-                   "lake/bike_demand/predictions/date=2012-05-05/",
-                   "lake/bike_demand/monitor/date=2012-05-05/"):  # fmt: skip
+    for prefix in ("lake/bike_demand/raw/date=2012-05-04/",
+                   "lake/bike_demand/validated/date=2012-05-04/",
+                   "lake/bike_demand/predictions/date=2012-05-04/",
+                   "lake/bike_demand/monitor/date=2012-05-04/"):  # fmt: skip
         assert any(k.startswith(prefix) for k in keys), (prefix, keys[:20])
     assert any(k.startswith("mlflow/") and k.endswith("MLmodel") for k in keys)
 
@@ -225,7 +225,7 @@ def _ti(live: Stack, run_id: str, task_id: str) -> dict[str, Any]:
 
 def test_a_worker_killed_mid_training_is_retried_and_registers_one_version(live: Stack) -> None:
     assert live.versions() == [1], "needs the first test's champion"
-    conf = {"end_date": "2012-05-05", "force": True, "reason": "fault test: worker killed"}
+    conf = {"end_date": "2012-05-04", "force": True, "reason": "fault test: worker killed"}
     run_id = live.client.trigger(TRAIN, conf=conf)["dag_run_id"]
 
     def running_on() -> str | None:
@@ -272,7 +272,7 @@ def test_mlflow_down_at_promotion_leaves_the_champion_and_fails_clearly(live: St
 
     slots(0)  # hold the promotion until MLflow is down
     try:
-        conf = {"end_date": "2012-05-05", "force": True, "reason": "fault test: MLflow down"}
+        conf = {"end_date": "2012-05-04", "force": True, "reason": "fault test: MLflow down"}
         run_id = live.client.trigger(TRAIN, conf=conf)["dag_run_id"]
         wait_for(lambda: _ti(live, run_id, "promote_champion")["state"] == "scheduled", 600)
         mlflow = live.record("mlflow")
@@ -331,7 +331,7 @@ def test_s3_stopped_mid_ingest_fails_clearly_publishes_nothing_and_reruns(live: 
     assert live.client.wait_for_run(ingest, again, 600)["state"] == "success"
     published = live.keys(f"lake/bike_demand/validated/date={day}/")
     assert any(k.endswith("_manifest.json") for k in published)
-    assert live.keys("lake/bike_demand/validated/date=2012-05-05/"), "earlier objects survived"
+    assert live.keys("lake/bike_demand/validated/date=2012-05-04/"), "earlier objects survived"
 
 
 def _reachable(live: Stack) -> bool:
