@@ -83,3 +83,63 @@ def http_json(url: str, body: object = None, token: str | None = None):
             return resp.status, json.loads(resp.read()), resp.headers
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}"), exc.headers
+
+
+def scaffold_project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """An empty Airloop project (the committed GX context, this test setup) and the
+    environment to run ``airloop`` in it with private state and free ports."""
+    import os
+    import shutil
+
+    root = tmp_path / "project"
+    for folder in ("include/pipelines", "dags", "tests"):
+        (root / folder).mkdir(parents=True)
+    copy_gx_context(root / "great_expectations")
+    for name in ("conftest.py", "_support.py"):  # the generated smoke test uses its fixtures
+        shutil.copy(REPO / "tests" / name, root / "tests" / name)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MLFLOW", "AIRLOOP_"))
+    }
+    env.update(
+        AIRLOOP_PROJECT_ROOT=str(root),
+        AIRLOOP_HOME=str(tmp_path / "state"),
+        AIRLOOP_AIRFLOW_PORT=str(free_port()),
+        AIRLOOP_MLFLOW_PORT=str(free_port()),
+        AIRLOOP_SERVING_PORT=str(free_port()),
+        AIRLOOP_RETRY_DELAY_S="1",
+    )
+    return root, env
+
+
+def scaffold_and_run(
+    tmp_path: Path,
+    env: dict[str, str],
+    name: str,
+    data: Path,
+    target: str,
+    task: str,
+    *extra: str,
+    days: int = 10,
+) -> dict:
+    """What a data engineer does: ``airloop new-pipeline``, then ``airloop run NAME --days N``
+    (real DAG runs), then ``airloop status NAME --json``; returns that status."""
+    import json
+    import subprocess
+    import sys
+
+    airloop = str(Path(sys.executable).parent / "airloop")
+    made = subprocess.run(
+        [airloop, "new-pipeline", name, "--data", str(data), "--target", target, "--task", task,
+         *extra], env=env, capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    ran = subprocess.run([airloop, "run", name, "--days", str(days)], env=env,
+                         capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    table = ran.stdout.split("\ndate ", 1)[1].splitlines()[1:]
+    assert len(table) == days, ran.stdout
+    assert all(" valid " in line for line in table), ran.stdout  # no quarantine, no failure
+    status = subprocess.run([airloop, "status", name, "--json"], env=env, capture_output=True,
+                            text=True, cwd=tmp_path)  # fmt: skip
+    assert status.returncode == 0, status.stderr
+    return json.loads(status.stdout) | {"run_output": ran.stdout}

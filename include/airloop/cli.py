@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from airloop import cli_data, cli_loop, cli_models
+from airloop import cli_data, cli_loop, cli_models, cli_scaffold
 from airloop.settings import Settings, load_settings
 
 
@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_data.add_commands(sub)
     cli_models.add_commands(sub)
     cli_loop.add_commands(sub)
+    cli_scaffold.add_commands(sub)
     return parser
 
 

@@ -62,6 +62,9 @@ def validate(args: argparse.Namespace, _settings: Settings) -> int:
         raise UsageError(f"no such file: {path}")
     delimiter = getattr(spec.source, "delimiter", ",")
     read = readers.read_table(path.read_bytes(), path.name, delimiter)
+    row_id = getattr(spec.source, "row_id", None)
+    if read.frame is not None and row_id and row_id not in read.frame:
+        read.frame[row_id] = range(len(read.frame))  # as the spec's source adds it
     if read.frame is None:
         outcome = validation.unreadable(spec.suite_name, read.problem or "unknown")
     else:

@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
@@ -45,7 +54,8 @@ class SimulatorSource(_Strict):
 
 
 class FileSource(_Strict):
-    """A CSV/Parquet file (local path or ``s3://``) replayed one day per run."""
+    """A CSV/Parquet file (``s3://``, absolute, or relative to the project root) replayed one
+    day per run."""
 
     kind: Literal["file"]
     path: str
@@ -53,6 +63,20 @@ class FileSource(_Strict):
     delimiter: str = Field(",", min_length=1, max_length=1)
     time_column: str | None = None  # rows whose date equals the run's date form its batch
     chunk_rows: int = Field(24, gt=0)  # without a time column: chunk N is day start_date + N
+    # Without a key in the data: a column added to every row holding its position in the file
+    # (stable across replays, so late labels and predictions still join).
+    row_id: str | None = None
+    # Without a time column, replay rows in this seeded random order (a file sorted by its
+    # target would otherwise give days of a single class).
+    shuffle_seed: int | None = None
+
+
+class PythonSource(_Strict):
+    """A function ``module:callable(day, **params) -> DataFrame`` that produces a day's rows."""
+
+    kind: Literal["python"]
+    callable: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    params: dict[str, Any] = {}
 
 
 class SqlSource(_Strict):
@@ -72,7 +96,9 @@ class SqlSource(_Strict):
         return self
 
 
-Source = Annotated[SimulatorSource | FileSource | SqlSource, Field(discriminator="kind")]
+Source = Annotated[
+    SimulatorSource | FileSource | SqlSource | PythonSource, Field(discriminator="kind")
+]
 
 
 class ValidationSpec(_Strict):
@@ -165,7 +191,8 @@ class MonitoringSpec(_Strict):
         return self
 
 
-NotifyEvent = Literal["quarantine", "drift", "promotion", "rejection", "failure"]
+# history: an older version beats the champion on recent data (champion_history_report).
+NotifyEvent = Literal["quarantine", "drift", "promotion", "rejection", "failure", "history"]
 
 
 class NotifySpec(_Strict):
@@ -175,7 +202,8 @@ class NotifySpec(_Strict):
     conn_id: str | None = None  # smtp: smtp_default; slack: slack_api_default
     to: list[str] = []  # smtp recipients
     channel: str | None = None  # slack channel
-    events: list[NotifyEvent] = ["quarantine", "drift", "promotion", "rejection", "failure"]
+    events: list[NotifyEvent] = ["quarantine", "drift", "promotion", "rejection", "failure",
+                                 "history"]  # fmt: skip
 
     @model_validator(mode="after")
     def _addressed(self) -> NotifySpec:
@@ -193,6 +221,8 @@ class PipelineSpec(_Strict):
     description: str = ""
     task: Literal["regression", "classification"]
     target: str
+    # Classification (binary): the target value that counts as the positive class (1).
+    positive_class: StrictBool | StrictInt | StrictStr = 1
     key: list[str] = Field(min_length=1)  # unique per row; used for joins with late labels
     time_column: str | None = None
     features: list[str] = Field(min_length=1)

@@ -11,11 +11,14 @@ from airloop.settings import load_settings
 
 
 def storage_path(uri: str) -> ObjectStoragePath:
-    """``ObjectStoragePath`` for a URI or a plain local path (made absolute)."""
+    """``ObjectStoragePath`` for a URI or a local path; relative paths (as in a spec's file
+    source) are relative to the project root, not to the task's working directory."""
     if "://" not in uri:
         from pathlib import Path
 
-        uri = Path(uri).expanduser().resolve().as_uri()
+        path = Path(uri).expanduser()
+        path = path if path.is_absolute() else load_settings().project_root / path
+        uri = path.resolve().as_uri()
     return ObjectStoragePath(uri)
 
 

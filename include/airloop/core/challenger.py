@@ -16,12 +16,16 @@ REFERENCE_FILE = "reference.parquet"
 
 
 def _quality(spec: PipelineSpec, y: Any, pred: Any) -> dict[str, float]:
-    names = (
-        ["rmse", "mae", "r2"]
-        if spec.task == "regression"
-        else ["roc_auc", "f1", "log_loss", "accuracy"]
-    )
-    return {f"holdout_{n}": metrics.score(n, y, pred) for n in names}
+    if spec.task == "regression":
+        return {f"holdout_{n}": metrics.score(n, y, pred) for n in ("rmse", "mae", "r2")}
+    y = training.target_values(spec, y)
+    found = {f"holdout_{n}": metrics.score(n, y, pred)
+             for n in ("roc_auc", "f1", "log_loss", "accuracy")}  # fmt: skip
+    recall = metrics.per_class_recall(y, pred)
+    found |= {f"holdout_recall_{side}": recall[label]
+              for side, label in (("negative", 0), ("positive", 1))}  # fmt: skip
+    found["holdout_positive_rate"] = float(y.mean())  # the class balance it was judged on
+    return found
 
 
 def train(
@@ -110,9 +114,8 @@ def evaluate(spec: PipelineSpec, trained: dict[str, Any], force: bool = False) -
         champion_pred = training.predict(registry.load_model(name, champion), spec, holdout)
     challenger_pred = training.predict(registry.load_model(name, version), spec, holdout)
     slices = holdout[spec.promotion.slices] if spec.promotion.slices else None
-    found = decision.decide(
-        spec.promotion, holdout[spec.target], challenger_pred, champion_pred, slices, force=force
-    )
+    y = training.target_values(spec, holdout[spec.target])
+    found = decision.decide(spec.promotion, y, challenger_pred, champion_pred, slices, force=force)
     record = {
         **found.record(),
         "challenger_version": version,

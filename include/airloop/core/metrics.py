@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +49,15 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 def score(name: str, y: np.ndarray, p: np.ndarray) -> float:
     """``name`` of predictions ``p`` against truth ``y``."""
     return METRICS[name](np.asarray(y, dtype=float), np.asarray(p, dtype=float))
+
+
+def per_class_recall(y: Any, p: Any, threshold: float = 0.5) -> dict[int, float]:
+    """Recall of class 0 and class 1 for positive-class probabilities ``p`` (NaN if absent)."""
+    y = np.asarray(y, dtype=float)
+    labels = (np.asarray(p, dtype=float) >= threshold).astype(float)
+    return {
+        c: float(np.mean(labels[y == c] == c)) if np.any(y == c) else float("nan") for c in (0, 1)
+    }
 
 
 def improvement(name: str, champion: float, challenger: float) -> float:

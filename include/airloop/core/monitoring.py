@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from airloop.core import drift_policy, ledger
+from airloop.core import drift_policy, ledger, training
 from airloop.core.lake import Lake
 from airloop.core.storage import atomic_write_bytes, create_exclusive
 from airloop.spec import PipelineSpec
@@ -39,6 +39,8 @@ def current_window(lake: Lake, spec: PipelineSpec, day: date) -> tuple[pd.DataFr
     if not frames:
         return pd.DataFrame(), []
     current = pd.concat(frames, ignore_index=True)
+    if spec.target in current:  # as the reference sample holds it (classes as 0/1)
+        current[spec.target] = training.target_values(spec, current[spec.target])
     scored = [lake.read("predictions", d) for d in days if lake.manifest("predictions", d)]
     if scored:
         preds = pd.concat(scored, ignore_index=True)[[*spec.key, "prediction"]]
@@ -64,6 +66,7 @@ def labelled_rows(lake: Lake, spec: PipelineSpec, day: date) -> pd.DataFrame:
     label_days = [d for d in lake.dates("validated") if days[0] <= d <= day]
     labels = pd.concat([lake.read("validated", d) for d in label_days], ignore_index=True)
     labels = labels[[*spec.key, spec.target]].dropna(subset=[spec.target])
+    labels[spec.target] = training.target_values(spec, labels[spec.target])
     return predictions.merge(labels.drop_duplicates(spec.key), on=spec.key, how="inner")
 
 

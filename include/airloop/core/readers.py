@@ -32,6 +32,21 @@ def detect_format(name: str, data: bytes) -> str:
     return "csv"
 
 
+DELIMITERS = (",", ";", "\t")
+
+
+def detect_delimiter(data: bytes) -> str:
+    """The delimiter of a CSV's header and first rows: comma, semicolon or tab (default comma)."""
+    sample = data[:65536].decode("utf-8-sig", errors="replace")
+    lines = [line for line in sample.splitlines()[:20] if line.strip()]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:  # the sniffer gives up on some files; the header's most frequent wins
+        return max(DELIMITERS, key=lines[0].count)
+
+
 def _sniff_problem(text: str, delimiter: str) -> str | None:
     stripped = text.lstrip()
     if stripped[:1] in ("{", "["):

@@ -7,6 +7,7 @@ under a task, ``pathlib``/fsspec elsewhere), so local files and ``s3://`` share 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -15,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from airloop.core import readers
-from airloop.spec import FileSource, PipelineSpec, SimulatorSource, SqlSource
+from airloop.spec import FileSource, PipelineSpec, PythonSource, SimulatorSource, SqlSource
 
 OpenPath = Callable[[str], Any]
 SqlReader = Callable[[str, str, dict[str, Any]], pd.DataFrame]  # (conn_id, query, params)
@@ -62,6 +63,10 @@ def from_file(spec: PipelineSpec, src: FileSource, day: date, open_path: OpenPat
     if read.frame is None:
         return source  # keep the unreadable file as the raw batch; validation explains it
     frame = read.frame
+    if src.row_id:
+        if src.row_id in frame.columns:
+            raise ValueError(f"{src.path}: row_id column {src.row_id!r} already exists in the file")
+        frame = frame.assign(**{src.row_id: range(len(frame))})
     if src.time_column:
         if src.time_column not in frame.columns:
             raise ValueError(f"{src.path}: time column {src.time_column!r} not in {list(frame)}")
@@ -72,12 +77,27 @@ def from_file(spec: PipelineSpec, src: FileSource, day: date, open_path: OpenPat
         index = (day - spec.start_date).days
         if index < 0:
             raise ValueError(f"{day} is before the pipeline's start_date {spec.start_date}")
+        if src.shuffle_seed is not None:
+            frame = frame.sample(frac=1.0, random_state=src.shuffle_seed)
         batch = frame.iloc[index * src.chunk_rows : (index + 1) * src.chunk_rows]
         label = f"chunk {index} ({src.chunk_rows} rows)"
     suffix = ".parquet" if fmt == "parquet" else ".csv"
     return RawBatch(
         readers.to_bytes(batch, fmt, src.delimiter), suffix, f"file({src.path}, {label})"
     )
+
+
+def from_python(src: PythonSource, day: date) -> RawBatch:
+    """Rows from a project function (a custom source or a simulator), kept as CSV."""
+    module, _, name = src.callable.partition(":")
+    try:
+        produce = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"source callable {src.callable!r} cannot be imported: {exc}") from None
+    frame = produce(day, **src.params)
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"source {src.callable} returned {type(frame).__name__}, not a DataFrame")
+    return RawBatch(readers.to_bytes(frame, "csv"), ".csv", f"python({src.callable})")
 
 
 def from_sql(src: SqlSource, day: date, read_sql: SqlReader) -> RawBatch:
@@ -110,6 +130,8 @@ def acquire(
         return from_simulator(src, day)
     if isinstance(src, FileSource):
         return from_file(spec, src, day, open_path)
+    if isinstance(src, PythonSource):
+        return from_python(src, day)
     if read_sql is None:
         raise ValueError("a SQL source needs a database connection (run it inside Airflow)")
     return from_sql(src, day, read_sql)

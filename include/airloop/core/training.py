@@ -113,6 +113,25 @@ def build_pipeline(spec: PipelineSpec, overrides: dict[str, Any] | None = None) 
     return Pipeline([("preprocess", pre), ("model", estimator)])
 
 
+def target_values(spec: PipelineSpec, values: pd.Series) -> pd.Series:
+    """The target as models see it: classification labels become 1.0 for ``positive_class``
+    and 0.0 otherwise (missing stays NaN); regression targets pass through."""
+    if spec.task != "classification":
+        return values
+    return (values == spec.positive_class).astype("float64").where(values.notna())
+
+
+def _binary_target(spec: PipelineSpec, values: pd.Series) -> pd.Series:
+    encoded = target_values(spec, values).dropna()
+    if spec.task == "classification" and encoded.nunique() < 2:
+        seen = sorted(map(str, values.dropna().unique()))[:10]
+        raise NotEnoughData(
+            f"the training window has a single class: positive_class {spec.positive_class!r} "
+            f"vs target values {seen}; a classifier needs both classes"
+        )
+    return encoded
+
+
 def predict(model: Any, spec: PipelineSpec, frame: pd.DataFrame) -> Any:
     """Point predictions; for classification the positive-class probability."""
     features = frame[spec.features]
@@ -123,7 +142,9 @@ def predict(model: Any, spec: PipelineSpec, frame: pd.DataFrame) -> Any:
 
 def fit(spec: PipelineSpec, data: TrainingData, overrides: dict[str, Any] | None = None) -> Any:
     model = build_pipeline(spec, overrides)
-    model.fit(data.train[spec.features], data.train[spec.target])
+    y = _binary_target(spec, data.train[spec.target])
+    model.fit(data.train.loc[y.index, spec.features], y.astype("int64") if spec.task ==
+              "classification" else y)  # fmt: skip
     return model
 
 
@@ -132,4 +153,9 @@ def reference_sample(spec: PipelineSpec, data: TrainingData, model: Any) -> pd.D
     n = min(spec.training.reference_sample_rows, len(data.train))
     sample = data.train.sample(n=n, random_state=spec.training.random_state)
     columns = [*spec.features, spec.target]
-    return sample[columns].assign(prediction=predict(model, spec, sample)).reset_index(drop=True)
+    return (
+        sample[columns]
+        .assign(**{spec.target: target_values(spec, sample[spec.target])})
+        .assign(prediction=predict(model, spec, sample))
+        .reset_index(drop=True)
+    )

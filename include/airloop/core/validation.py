@@ -116,7 +116,10 @@ def ensure_checkpoint(suite_name: str, root: str | None = None) -> Any:
     except Exception:  # GX raises DataContextError subclasses that vary by version
         pass
     suite = ctx.suites.get(suite_name)
-    source = ctx.data_sources.add_or_update_pandas(DATASOURCE)
+    try:  # add_or_update would recreate the datasource and drop other suites' assets
+        source = ctx.data_sources.get(DATASOURCE)
+    except KeyError:
+        source = ctx.data_sources.add_pandas(DATASOURCE)
     try:
         asset = source.get_asset(suite_name)
     except LookupError:
