@@ -139,9 +139,8 @@ def _merge(base: dict, changes: dict) -> dict:
     return out
 
 
-@pytest.fixture
-def loop_env(airflow_db, isolated_state, isolated_mlflow, monkeypatch):
-    """A private lake, MLflow store and pipelines dir; a loop whose DAGs run with dag.test()."""
+def _pipeline_loop(name: str, folder: Path, monkeypatch: pytest.MonkeyPatch):
+    """A private copy of the shipped spec ``name``; a loop whose DAGs run with dag.test()."""
     import yaml
     from airflow.dag_processing.dagbag import DagBag
 
@@ -150,25 +149,43 @@ def loop_env(airflow_db, isolated_state, isolated_mlflow, monkeypatch):
     from airloop.platform.runner import result_of
     from airloop.settings import load_settings
 
-    spec = yaml.safe_load((REPO / "include" / "pipelines" / "bike_demand.yaml").read_text())
-    pipelines = isolated_state / "pipelines"
-    pipelines.mkdir()
+    spec = yaml.safe_load((REPO / "include" / "pipelines" / f"{name}.yaml").read_text())
+    pipelines = folder / "pipelines"
+    pipelines.mkdir(exist_ok=True)
     monkeypatch.setenv("AIRLOOP_PIPELINES_DIR", str(pipelines))
     runs: list[str] = []
+    bags: dict[str, DagBag] = {}
 
     def write_spec(changes: dict) -> None:
-        (pipelines / "bike_demand.yaml").write_text(yaml.safe_dump(_merge(spec, changes)))
+        (pipelines / f"{name}.yaml").write_text(yaml.safe_dump(_merge(spec, changes)))
 
     def run_dag(dag_id: str, conf: dict, xcom: tuple[str, ...]):
-        dag = DagBag(dag_folder=str(REPO / "dags")).get_dag(dag_id)
+        # Parsed again per run only if the spec changed since (the factory reads it at parse).
+        stamp = str((pipelines / f"{name}.yaml").stat().st_mtime_ns)
+        if stamp not in bags:
+            bags.clear()
+            bags[stamp] = DagBag(dag_folder=str(REPO / "dags" / f"{name}.py"))
+        dag = bags[stamp].get_dag(dag_id)
         runs.append(dag_id)
         return result_of(dag.test(run_conf=conf), xcom)
 
     def make_loop() -> Loop:
-        return Loop(load_settings(), "bike_demand", dag_runner=run_dag)
+        return Loop(load_settings(), name, dag_runner=run_dag)
 
-    lake = Lake(isolated_state / "state" / "lake", "bike_demand")
+    lake = Lake(folder / "state" / "lake", name)
     return lake, write_spec, make_loop, runs
+
+
+@pytest.fixture
+def loop_env(airflow_db, isolated_state, isolated_mlflow, monkeypatch):
+    """The bike_demand loop on a private lake, MLflow store and pipelines dir (dag.test())."""
+    return _pipeline_loop("bike_demand", isolated_state, monkeypatch)
+
+
+@pytest.fixture
+def pipeline_loop(airflow_db, isolated_state, isolated_mlflow, monkeypatch):
+    """``pipeline_loop(name)`` → (lake, write_spec, make_loop, runs) for any shipped spec."""
+    return lambda name: _pipeline_loop(name, isolated_state, monkeypatch)
 
 
 # Files whose tests take minutes (the platform, the stack, the simulated demo) go first, so with
