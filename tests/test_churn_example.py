@@ -38,6 +38,7 @@ def test_churn_loop_and_history_report(pipeline_loop) -> None:
             "holdout_recall_negative", "holdout_positive_rate"} <= set(holdout)  # fmt: skip
 
     # The launch is seen: drift before any request, requests only after the launch.
+    assert runs.count("subscription_churn__train") == len(monitoring.requests(lake))
     requests = [r for r in monitoring.requests(lake) if r["kind"] == "drift"]
     assert requests and all(date.fromisoformat(r["day"]) >= LAUNCH for r in requests)
     record = monitoring.day_record(lake, date(2024, 1, 13))["drift"]
