@@ -111,6 +111,26 @@ def scaffold_project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return root, env
 
 
+class _Environ:
+    """``os.environ`` replaced by ``env`` for a block (in-process CLI calls), then restored."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def __enter__(self) -> None:
+        import os
+
+        self.saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(self.env)
+
+    def __exit__(self, *_exc: object) -> None:
+        import os
+
+        os.environ.clear()
+        os.environ.update(self.saved)
+
+
 def scaffold_and_run(
     tmp_path: Path,
     env: dict[str, str],
@@ -122,24 +142,29 @@ def scaffold_and_run(
     days: int = 10,
 ) -> dict:
     """What a data engineer does: ``airloop new-pipeline``, then ``airloop run NAME --days N``
-    (real DAG runs), then ``airloop status NAME --json``; returns that status."""
+    (real DAG runs, in a fresh process as from a shell), then ``airloop status NAME``; returns
+    that status. The quick commands run in this process (same code, no interpreter start-up)."""
+    import contextlib
+    import io
     import json
     import subprocess
     import sys
 
+    from airloop import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with _Environ(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        made = cli.main(["new-pipeline", name, "--data", str(data), "--target", target,
+                         "--task", task, *extra])  # fmt: skip
+    assert made == 0, err.getvalue()
     airloop = str(Path(sys.executable).parent / "airloop")
-    made = subprocess.run(
-        [airloop, "new-pipeline", name, "--data", str(data), "--target", target, "--task", task,
-         *extra], env=env, capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
     ran = subprocess.run([airloop, "run", name, "--days", str(days)], env=env,
                          capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     table = ran.stdout.split("\ndate ", 1)[1].splitlines()[1:]
     assert len(table) == days, ran.stdout
     assert all(" valid " in line for line in table), ran.stdout  # no quarantine, no failure
-    status = subprocess.run([airloop, "status", name, "--json"], env=env, capture_output=True,
-                            text=True, cwd=tmp_path)  # fmt: skip
-    assert status.returncode == 0, status.stderr
-    return json.loads(status.stdout) | {"run_output": ran.stdout}
+    out = io.StringIO()
+    with _Environ(env), contextlib.redirect_stdout(out):
+        assert cli.main(["status", name, "--json"]) == 0
+    return json.loads(out.getvalue()) | {"run_output": ran.stdout}

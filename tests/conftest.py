@@ -190,7 +190,10 @@ def pipeline_loop(airflow_db, isolated_state, isolated_mlflow, monkeypatch):
 
 # Files whose tests take minutes (the platform, the stack, the simulated demo) go first, so with
 # `pytest -n N --dist loadfile` they start at once instead of queueing behind quick files.
-_LONG_FILES = ("test_closed_loop.py", "test_cli.py", "test_closed_loop_real_data.py")
+_LONG_FILES = (
+    "test_closed_loop.py", "test_cli.py", "test_closed_loop_real_data.py",
+    "test_new_pipeline_timed.py", "test_new_pipeline_chunked.py", "test_churn_example.py",
+)  # fmt: skip
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

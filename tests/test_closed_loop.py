@@ -26,18 +26,26 @@ def _drifted_days(records: dict[date, dict], day: date, threshold: float, n: int
     )  # fmt: skip
 
 
+# The demo's story on a shorter timeline: the shipped spec with a 12-day first window (the demo
+# waits 21) from 2012-05-18 — a first champion before the 2012-06-01 regime change, the drift,
+# the retrain and the cooldown after it, at 60 % of the demo's DAG runs.
+STORY_START = date(2012, 5, 18)
+INITIAL_DAYS = 12
+
+
 def test_the_demo_story(loop_env) -> None:
-    """The shipped spec over the demo's days: a first champion, drift confirmed only after the
-    persistence window, one retrain per window, a new champion, no retrain in the cooldown."""
-    from airloop.cli_loop import DEMO_END, DEMO_START
+    """The shipped spec over the demo's regime change: a first champion, drift confirmed only
+    after the persistence window, one retrain per window, a new champion, no retrain in the
+    cooldown."""
+    from airloop.cli_loop import DEMO_END
 
     lake, write_spec, make_loop, runs = loop_env
-    write_spec({})
-    days = make_loop().run(DEMO_START, DEMO_END)
+    write_spec({"monitoring": {"policy": {"initial_min_days": INITIAL_DAYS}}})
+    days = make_loop().run(STORY_START, DEMO_END)
     by_date = {date.fromisoformat(d.date): d for d in days}
     records = {d: monitoring.day_record(lake, d) for d in by_date}
-    policy = SPEC["monitoring"]["policy"]
-    first = DEMO_START + timedelta(days=policy["initial_min_days"] - 1)
+    policy = {**SPEC["monitoring"]["policy"], "initial_min_days": INITIAL_DAYS}
+    first = STORY_START + timedelta(days=policy["initial_min_days"] - 1)
 
     # A first champion once initial_min_days are validated; none before.
     assert all(o.champion is None for d, o in by_date.items() if d < first)

@@ -155,3 +155,20 @@ def test_positive_class_and_delimiters_are_detected() -> None:
     assert scaffold._positive_class(frame, "y", "stayed")[0] == "stayed"
     with pytest.raises(scaffold.ScaffoldError, match="not one of"):
         scaffold._positive_class(frame, "y", "maybe")
+
+
+def test_a_sparse_daily_series_waits_long_enough_for_honest_holdouts(tmp_path: Path) -> None:
+    days = pd.date_range("2020-01-01", periods=400, freq="D")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "temp": rng.normal(10, 5, 400)})
+    frame["sales"] = 100 + 3 * frame["temp"] + rng.normal(0, 5, 400)
+    found = scaffold.infer("daily_sales", frame, data_path="d.csv", fmt="csv", delimiter=",",
+                           target="sales", task="regression", time_column="day")  # fmt: skip
+    training, policy = found.spec["training"], found.spec["monitoring"]["policy"]
+    # One row a day: a 30-row holdout is 30 days, and training keeps a quarter of the days.
+    assert training["holdout_days"] == 30 and policy["initial_min_days"] >= 4 * 30
+    assert training["window_days"] > policy["initial_min_days"]
+    assert found.spec["monitoring"]["window_days"] >= 100
+    short = scaffold.infer("short", frame.head(60), data_path="d.csv", fmt="csv", delimiter=",",
+                           target="sales", task="regression", time_column="day")  # fmt: skip
+    assert any(n.startswith("WARNING: the file holds 60 days") for n in short.notes)

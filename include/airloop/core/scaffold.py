@@ -232,9 +232,15 @@ def infer(
         slices=_slices(frame, features), min_rows=MIN_ROWS, notes=notes,
     )  # fmt: skip
     if time_column:
+        available = n_days
         notes.append(f"{n_days} days from {first}, ~{rows_per_day:.0f} rows a day")
     else:
+        available = math.ceil(len(frame) / chunk_rows)
         notes.append(f"no time column: {chunk_rows}-row chunks, chunk N is day {first} + N "
-                     f"({math.ceil(len(frame) / chunk_rows)} days)")  # fmt: skip
+                     f"({available} days)")  # fmt: skip
+    needed = spec["monitoring"]["policy"]["initial_min_days"]
+    if available < needed + 1:
+        notes.append(f"WARNING: the file holds {available} days; the first model needs "
+                     f"{needed} and monitoring more: bring more data")  # fmt: skip
     expectations = suggest.suggest_expectations(with_id, source=data_path.rsplit("/", 1)[-1])
     return Scaffold(spec, expectations, notes)

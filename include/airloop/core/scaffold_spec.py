@@ -33,10 +33,20 @@ STATTESTS = {"num_method": "wasserstein", "num_threshold": 0.1,
              "cat_method": "jensenshannon", "cat_threshold": 0.1}  # fmt: skip
 
 
-def _initial_days(rows_per_day: float, min_rows: int, window_days: int) -> int:
-    """Days of data before the first model: enough training rows beside a one-day holdout."""
-    needed = math.ceil(min_rows / max(rows_per_day, 1.0)) + 1
-    return int(min(max(needed, 5), window_days - 1))
+def _windows(rows_per_day: float, min_rows: int) -> dict[str, int]:
+    """Day counts that give every stage enough rows, however sparse the data.
+
+    The holdout needs ~30 rows, and training shortens it to a quarter of the days present, so
+    the first model waits for four holdouts' worth of days and ``min_rows`` training rows.
+    """
+    rpd = max(rows_per_day, 1e-9)
+    min_rows = int(min(min_rows, max(20, rpd * 20)))  # a daily series cannot wait for 200 days
+    holdout = math.ceil(30 / rpd)
+    initial = max(5, math.ceil(min_rows / rpd) + holdout, 4 * holdout)
+    return {
+        "min_rows": min_rows, "holdout_days": max(3, holdout), "initial_min_days": initial,
+        "window_days": max(28, initial + 7), "monitor_days": max(7, math.ceil(100 / rpd)),
+    }  # fmt: skip
 
 
 def build_spec(
@@ -62,8 +72,8 @@ def build_spec(
     from airloop.spec import PipelineSpec
 
     estimator, params = ESTIMATORS[task]
-    window_days = 28
-    initial = _initial_days(rows_per_day, min_rows, window_days)
+    days = _windows(rows_per_day, min_rows)
+    min_rows, initial = days["min_rows"], days["initial_min_days"]
     if task == "regression":
         # The RMSE of always predicting the mean: a model must at least beat that.
         metric, floor_value = "rmse", float(f"{floor:.4g}")
@@ -87,7 +97,8 @@ def build_spec(
         "source": source,
         "validation": {"max_failing_fraction": 0.1},
         "training": {
-            "window_days": window_days, "holdout_days": 3, "min_rows": min_rows,
+            "window_days": days["window_days"], "holdout_days": days["holdout_days"],
+            "min_rows": min_rows,
             "estimator": estimator, "params": params, "categorical_features": categorical,
             "reference_sample_rows": 5000,
         },
@@ -97,7 +108,8 @@ def build_spec(
             "slice_tolerance": 0.1, "approval": "none",
         },
         "monitoring": {
-            "columns": features[:30], "stattests": STATTESTS, "window_days": 7,
+            "columns": features[:30], "stattests": STATTESTS,
+            "window_days": days["monitor_days"],
             "sample_rows": 5000,
             "policy": {
                 "mode": "act", "drift_share": 0.5, "persistence_k": 3, "persistence_n": 4,
