@@ -1,0 +1,151 @@
+"""One performance figure per call, in a fresh process (so peak memory is the figure's own).
+
+Usage: python bench/figures.py parse | scale ROWS | scoring ROWS
+Prints one JSON line. ``bench/run.py`` calls these and compares them with the goals.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HEAVY = ["pandas", "sklearn", "mlflow", "great_expectations", "evidently", "scipy", "pyarrow"]
+REPEATS = 3
+BARE_DAG = """
+from datetime import datetime
+from airflow.sdk import DAG, task
+with DAG("bare", schedule=None, start_date=datetime(2024, 1, 1)):
+    @task
+    def one() -> None: ...
+    one()
+"""
+PROBE = """
+import importlib.util, json, sys, time
+started = time.perf_counter()
+spec = importlib.util.spec_from_file_location("dagfile", sys.argv[1])
+spec.loader.exec_module(importlib.util.module_from_spec(spec))
+seconds = time.perf_counter() - started
+print(json.dumps({"s": seconds, "modules": sorted({m.split(".")[0] for m in sys.modules})}))
+"""
+
+
+def _rss_gb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)  # KiB on Linux
+
+
+def _probe(path: Path) -> dict:
+    done = subprocess.run([sys.executable, "-c", PROBE, str(path)], capture_output=True,
+                          text=True, check=True, env=dict(os.environ))  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def parse() -> dict:
+    """P1: each DAG file's import time in a fresh interpreter minus a bare one-task DAG's."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = Path(tmp) / "bare.py"
+        bare.write_text(BARE_DAG)
+        baseline = statistics.median(_probe(bare)["s"] for _ in range(REPEATS))
+        files, heavy = {}, set()
+        for path in sorted((REPO / "dags").glob("*.py")):
+            runs = [_probe(path) for _ in range(REPEATS)]
+            files[path.name] = round(statistics.median(r["s"] for r in runs) - baseline, 3)
+            heavy |= set(runs[0]["modules"]) & set(HEAVY)
+    return {"p1_parse_over_baseline_max_s": max(files.values()), "p1_heavy_modules": sorted(heavy),
+            "p1_per_file_s": files, "p1_baseline_s": round(baseline, 3)}  # fmt: skip
+
+
+def _world(rows: int):
+    """A model trained on a simulated 2011, a 5000-row reference, and ``rows`` rows of 2012."""
+    import numpy as np
+
+    from airloop.core import training
+    from airloop.core.simulator import simulate_range
+    from airloop.spec import load_pipeline
+
+    spec = load_pipeline("bike_demand")
+    history = simulate_range(date(2011, 1, 1), 365, seed=1)
+    model = training.build_pipeline(spec).fit(history[spec.features], history[spec.target])
+    reference = history.sample(5000, random_state=0, ignore_index=True)
+    reference["prediction"] = model.predict(reference[spec.features])
+    year = simulate_range(date(2012, 1, 1), 366, seed=2)
+    picks = np.random.default_rng(3).integers(0, len(year), rows)
+    return spec, model, reference, year.iloc[picks].reset_index(drop=True)
+
+
+def _private_gx(tmp: str) -> None:
+    shutil.copytree(REPO / "great_expectations", Path(tmp) / "gx",
+                    ignore=shutil.ignore_patterns("uncommitted"))  # fmt: skip
+    os.environ["AIRLOOP_GX_DIR"] = str(Path(tmp) / "gx")
+
+
+def scale(rows: int) -> dict:
+    """P3: validate (GX) + score + drift (Evidently) for one day of ``rows`` rows."""
+    from airloop.core import drift, scoring, validation
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _private_gx(tmp)
+        spec, model, reference, day = _world(rows)
+        validation.get_context()
+        import evidently  # noqa: F401  (one-off per process, as in a preloaded worker)
+
+        timings = []
+        for i in range(REPEATS):
+            started = time.perf_counter()
+            validation.validate_frame(day, spec.suite_name, f"bench-{rows}-{i}", 1.0)
+            scored = scoring.predictions_frame(spec, day, model, 1, "bench")
+            drift.compute(
+                reference, day, features=spec.monitoring.columns or spec.features,
+                target=spec.target, task=spec.task,
+                categorical=[c for c in spec.training.categorical_features
+                             if c in (spec.monitoring.columns or spec.features)],
+                current_predictions=scored["prediction"],
+                sample_rows=spec.monitoring.sample_rows, stattests=spec.monitoring.stattests,
+            )  # fmt: skip
+            timings.append(time.perf_counter() - started)
+    return {"rows": rows, "seconds": round(statistics.median(timings), 2), "peak_rss_gb": _rss_gb()}
+
+
+def scoring_ratio(rows: int) -> dict:
+    """P5: rows/s of the scoring task's work (lake read → predict → atomic publish) over
+    rows/s of ``model.predict`` alone, on the same validated partition."""
+    from airloop.core import scoring, training
+    from airloop.core.lake import Lake
+
+    spec, model, _, day = _world(rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        lake = Lake(Path(tmp), spec.name)
+        when = date(2012, 6, 1)
+        lake.publish("validated", when, day, {"bench": True})
+        task_s, predict_s = [], []
+        for i in range(REPEATS):
+            frame = lake.read("validated", when)
+            started = time.perf_counter()
+            training.predict(model, spec, frame)
+            predict_s.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            scoring.score_day(lake, spec, when, 1 + i, "bench", lambda: model, f"bench-{i}")
+            task_s.append(time.perf_counter() - started)
+    task_rate = rows / statistics.median(task_s)
+    predict_rate = rows / statistics.median(predict_s)
+    return {
+        "p5_scoring_ratio": round(task_rate / predict_rate, 3),
+        "p5_task_rows_per_s": round(task_rate),
+        "p5_predict_rows_per_s": round(predict_rate),
+    }
+
+
+if __name__ == "__main__":
+    what = sys.argv[1]
+    found = {"parse": parse, "scale": lambda: scale(int(sys.argv[2])),
+             "scoring": lambda: scoring_ratio(int(sys.argv[2]))}[what]()  # fmt: skip
+    print(json.dumps(found), flush=True)
