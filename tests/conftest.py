@@ -188,20 +188,24 @@ def pipeline_loop(airflow_db, isolated_state, isolated_mlflow, monkeypatch):
     return lambda name: _pipeline_loop(name, isolated_state, monkeypatch)
 
 
-# Files whose tests take minutes (the platform, the stack, the simulated demo) go first, so with
-# `pytest -n N --dist loadfile` they start at once instead of queueing behind quick files.
+# Files whose tests take minutes, longest first (CI durations): with `pytest -n N --dist
+# loadfile` a worker takes the next file when it frees up, so starting the longest files first
+# keeps one of them from starting last and running alone (the stack file, longest, leads).
 _LONG_FILES = (
-    "test_closed_loop.py", "test_cli.py", "test_closed_loop_real_data.py",
-    "test_new_pipeline_timed.py", "test_new_pipeline_chunked.py", "test_churn_example.py",
+    "test_stack.py", "test_closed_loop.py", "test_platform_model_plane.py",
+    "test_new_pipeline_chunked.py", "test_cli.py", "test_platform_loop.py",
+    "test_new_pipeline_timed.py", "test_churn_example.py", "test_platform_lifecycle.py",
+    "test_closed_loop_real_data.py", "test_model_server.py", "test_train_dag.py",
+    "test_loop_policy_dags.py",
 )  # fmt: skip
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
-        if item.get_closest_marker("stack"):
-            return 0
-        if item.get_closest_marker("platform") or item.path.name in _LONG_FILES:
-            return 1
-        return 2
+        if item.path.name in _LONG_FILES:
+            return _LONG_FILES.index(item.path.name)
+        if item.get_closest_marker("platform"):
+            return len(_LONG_FILES)
+        return len(_LONG_FILES) + 1
 
     items.sort(key=rank)  # stable: a file's tests keep their order

@@ -48,14 +48,14 @@ def _asset_events(uri: str) -> list[dict]:
 
 
 def test_good_simulated_day_is_published_with_an_asset_event(run_ingest, isolated_state) -> None:
-    before = len(_asset_events("airloop://bike_demand/validated"))
+    before = len(_asset_events("x-airloop://bike_demand/validated"))
     dag_run, states = run_ingest(date=DAY)
     assert str(dag_run.state) == "success", states
     assert states["publish_validated"] == "success" and states["quarantine_batch"] == "skipped"
     lake = _lake(isolated_state)
     frame = lake.read("validated", date.fromisoformat(DAY))
     assert frame is not None and 20 <= len(frame) <= 24
-    events = _asset_events("airloop://bike_demand/validated")
+    events = _asset_events("x-airloop://bike_demand/validated")
     assert len(events) == before + 1
     extra = events[-1]
     assert extra["partition"].endswith(f"validated/date={DAY}") and extra["rows"] == len(frame)
@@ -74,14 +74,14 @@ def test_bad_day_is_quarantined_raw_kept_and_nothing_published(
 ) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(corpus.build()["duplicate_keys"].data)
-    before = len(_asset_events("airloop://bike_demand/validated"))
+    before = len(_asset_events("x-airloop://bike_demand/validated"))
     dag_run, states = run_ingest(date=DAY, file=str(bad))
     assert str(dag_run.state) == "failed"
     assert states["quarantine_batch"] == "failed" and states["publish_validated"] == "skipped"
     lake = _lake(isolated_state)
     day = date.fromisoformat(DAY)
     assert lake.read("validated", day) is None
-    assert len(_asset_events("airloop://bike_demand/validated")) == before
+    assert len(_asset_events("x-airloop://bike_demand/validated")) == before
     [(sub, manifest)] = lake.quarantine_entries(day)
     assert manifest["scope"] == "batch"
     assert any("compound_columns_to_be_unique" in r for r in manifest["reasons"])

@@ -109,3 +109,26 @@ def test_simulated_days_pass_the_suite(isolated_state, spec) -> None:
             simulate_day(day, seed=3, drift=drift), spec.suite_name, day.isoformat(), 0.1
         )
         assert outcome.success, (day, outcome.summary())
+
+
+def _row_by_row(a: pd.Series, b: pd.Series, value_pairs: list) -> list[bool]:
+    """GX 1.x's own pandas implementation of the pair check (row by row), for comparison."""
+    allowed = {(x, y) for x, y in value_pairs}
+    return [
+        (None if pd.isnull(x) else x, None if pd.isnull(y) else y) in allowed
+        for x, y in zip(a, b, strict=True)
+    ]
+
+
+def test_the_vectorised_pair_check_answers_as_gx_does() -> None:
+    """airloop.core.gx_pair_metric replaces GX's iterrows loop; the answers must not change."""
+    from airloop.core.gx_pair_metric import pairs_in_set
+
+    pairs = [[1, 1], [1, 2], [2, 3], [None, 4], ["x", 5]]
+    a = pd.Series([1, 1, 2, 2, None, None, "x", "x", 1.0, float("nan")], dtype=object)
+    b = pd.Series([1, 3, 3, None, 4, 5, 5, 6, 2.0, 4], dtype=object)
+    got = pairs_in_set(a, b, pairs).tolist()
+    assert got == _row_by_row(a, b, pairs)
+    assert got == [True, False, True, False, True, False, True, False, True, True]
+    ints = pd.Series([1, 2, 3], dtype="int64")
+    assert pairs_in_set(ints, ints, None).tolist() == [True, True, True]  # GX: vacuously true

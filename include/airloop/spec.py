@@ -51,6 +51,9 @@ class SimulatorSource(_Strict):
     seed: int = 0
     missing_hour_rate: float = Field(0.01, ge=0, le=0.5)
     drift: DriftScenarioSpec | None = None
+    # Set: a city-scale day of this many counter-hours instead of one row per hour (load tests,
+    # `make bench`); ``instant`` is then the key (see airloop.core.scaled_simulator).
+    rows_per_day: int | None = Field(None, ge=24, le=1_000_000)
 
 
 class FileSource(_Strict):

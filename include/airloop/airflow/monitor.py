@@ -20,12 +20,6 @@ from airloop.airflow.notify import notify
 from airloop.spec import PipelineSpec
 
 log = logging.getLogger(__name__)
-SUMMARY_KEYS = (
-    "drift_share", "drifted_columns", "dataset_drift", "prediction_drift", "target_drift",
-    "quality", "reference_quality", "labelled_rows", "reference_rows", "current_rows",
-    "current_rows_total", "sample_rows", "columns_compared", "columns_dropped",
-    "compute_seconds", "evidently_version",
-)  # fmt: skip
 
 
 def _setup(pipeline: str) -> tuple[Any, Any, list[date], dict[str, Any]]:
@@ -38,44 +32,11 @@ def _setup(pipeline: str) -> tuple[Any, Any, list[date], dict[str, Any]]:
     return spec, Lake(lake_root(), spec.name), run_dates(context), context
 
 
-def _measure_day(spec: Any, lake: Any, day: date, champion: int, run_id: str, reference: Any):
-    from airloop.core import drift, monitoring, registry
-
-    current, days = monitoring.current_window(lake, spec, day)
-    if current.empty:
-        note = f"no validated data in the {spec.monitoring.window_days} days to {day}"
-        return {"date": day.isoformat(), "champion": champion, "drift": None, "note": note}
-    preds = current["prediction"]  # NaN where no model scored the row yet
-    columns = spec.monitoring.columns or spec.features
-    found = drift.compute(
-        reference, current, features=columns, target=spec.target, task=spec.task,
-        categorical=[c for c in spec.training.categorical_features if c in columns],
-        current_predictions=preds if preds.notna().any() else None,
-        labelled=monitoring.labelled_rows(lake, spec, day),
-        sample_rows=spec.monitoring.sample_rows, max_columns=spec.monitoring.max_columns,
-        seed=spec.training.random_state, drift_share_threshold=spec.monitoring.policy.drift_share,
-        stattests=spec.monitoring.stattests,
-    )  # fmt: skip
-    reports = monitoring.save_report_files(lake, day, found.artifacts)
-    summary = {k: found.summary.get(k) for k in SUMMARY_KEYS}
-    metrics = {"drift_share": summary["drift_share"], "compute_seconds": summary["compute_seconds"]}
-    for name, value in (summary.get("quality") or {}).items():
-        metrics[f"quality_{name}"] = value
-    tracked = registry.log_monitoring_run(
-        spec.name, day.isoformat(), metrics, found.artifacts,
-        {"champion_version": str(champion), "champion_run_id": run_id},
-    )  # fmt: skip
-    return {
-        "date": day.isoformat(), "champion": champion, "drift": summary, "reports": reports,
-        "window": [d.isoformat() for d in days], "mlflow": tracked,
-    }  # fmt: skip
-
-
 @task
 def measure_drift(pipeline: str) -> list[dict[str, Any]]:
     """Data drift, prediction drift and (with labels) quality vs the champion's reference."""
     from airloop.airflow.links import mlflow_run_url
-    from airloop.core import registry
+    from airloop.core import monitoring, registry
 
     spec, lake, days, context = _setup(pipeline)
     champion = registry.alias_version(spec.name, registry.CHAMPION)
@@ -84,7 +45,7 @@ def measure_drift(pipeline: str) -> list[dict[str, Any]]:
         return [{"date": d.isoformat(), "champion": None, "drift": None} for d in days]
     run_id = (registry.version_info(spec.name, champion) or {})["run_id"]
     reference = registry.load_artifact_frame(run_id, "reference.parquet")
-    measured = [_measure_day(spec, lake, d, champion, run_id, reference) for d in days]
+    measured = [monitoring.measure_day(spec, lake, d, champion, run_id, reference) for d in days]
     for m in measured:
         if m["drift"]:
             log.info(
@@ -105,39 +66,18 @@ def measure_drift(pipeline: str) -> list[dict[str, Any]]:
 @task
 def apply_policy(pipeline: str, measured: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Decide per date (pure policy), record the request, commit the day and the index page."""
-    from dataclasses import replace
-
-    from airloop.core import drift_policy, monitoring
+    from airloop.core import monitoring
 
     spec, lake, _, context = _setup(pipeline)
-    policy = spec.monitoring.policy
     to_request = []
     for m in measured:
-        day = date.fromisoformat(m["date"])
-        share = (m.get("drift") or {}).get("drift_share")
-        today = drift_policy.Observation(day, share, m["champion"])
-        history = [o for o in monitoring.history(lake) if o.day != day] + [today]
-        decision = drift_policy.decide(
-            policy, day, history, m["champion"], len(lake.dates("validated")),
-            monitoring.prior_requests(lake), monitoring.last_promotion(lake),
-            spec.training.window_days,
-        )  # fmt: skip
-        if decision.action != "none":
-            size = policy.retrain_window_days or spec.training.window_days
-            request = {**decision.record(), "day": m["date"], "dag_run": context["run_id"],
-                       "window_days": size}  # fmt: skip
-            if monitoring.create_request(lake, request):
-                if decision.action == "retrain":
-                    to_request.append(request)
-            else:  # another run made the same request first
-                decision = replace(decision, action="none", reason=decision.reason
-                                   + "; already requested by another run")  # fmt: skip
-        record = {**m, "decision": decision.record()}
-        monitoring.commit_day(lake, day, record)
-        log.info("%s %s: %s — %s", spec.name, day, decision.action, decision.reason)
+        _, decision, created = monitoring.decide_day(lake, spec, m, context["run_id"])
+        if created and decision.action == "retrain":
+            to_request.append(created)
+        log.info("%s %s: %s — %s", spec.name, m["date"], decision.action, decision.reason)
         if decision.action != "none" and decision.kind == "drift":
             links = {"Evidently report": (m.get("reports") or {}).get("drift.html")}
-            notify(spec.name, "drift", f"{day}: {decision.reason}", links, context)
+            notify(spec.name, "drift", f"{m['date']}: {decision.reason}", links, context)
     index = monitoring.write_index(lake, spec)
     log.info("Report index: %s", index)
     return to_request

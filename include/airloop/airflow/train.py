@@ -62,6 +62,7 @@ def claim_request(pipeline: str) -> bool:
 def train_challenger(pipeline: str) -> dict[str, Any]:
     """Fit on the window of validated partitions; log to MLflow; register as @challenger."""
     from airloop.core import challenger
+    from airloop.core.failpoints import failpoint
     from airloop.core.training import NotEnoughData
 
     spec, lake, context = _setup(pipeline)
@@ -85,6 +86,9 @@ def train_challenger(pipeline: str) -> dict[str, Any]:
         )
     except (NotEnoughData, ValueError) as exc:
         raise AirflowFailException(str(exc)) from exc  # retrying cannot add data or fix params
+    # All MLflow work is done but Airflow does not know: a crash here (task, worker or scheduler)
+    # makes Airflow run a task whose work exists, which must reuse it, not train again.
+    failpoint("train.before_success")
     log.info(
         "Challenger %s v%s (run %s)%s",
         spec.name,

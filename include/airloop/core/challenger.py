@@ -42,6 +42,11 @@ def train(
     """
     existing = registry.version_for_airflow_run(spec.name, tags["dag_id"], tags["airflow_run_id"])
     if existing:
+        # The earlier try may have died between registering and aliasing (see registry); finish
+        # its work, but never move @challenger back from a newer run's version.
+        alias = registry.alias_version(spec.name, registry.CHALLENGER)
+        if alias is None or alias < existing["version"]:
+            registry.set_alias(spec.name, registry.CHALLENGER, existing["version"])
         return {**existing, "reused": True}
     data = training.load_window(lake, spec, end, window_days)
     model = training.fit(spec, data, overrides)

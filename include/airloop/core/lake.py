@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from airloop.core.failpoints import failpoint
 from airloop.core.storage import atomic_write_bytes, translating_unreachable
 
 MANIFEST = "_manifest.json"
@@ -61,6 +62,8 @@ class Lake:
         part = folder / f"part-{digest[:16]}.parquet"
         if not part.exists():
             atomic_write_bytes(part, data)
+        # The crash window this design closes: data written, not yet committed (tested).
+        failpoint("lake.before_manifest")
         manifest = {
             **meta,
             "date": day.isoformat(),

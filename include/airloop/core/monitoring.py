@@ -85,6 +85,40 @@ def commit_day(lake: Lake, day: date, record: dict[str, Any]) -> None:
     lake.write_manifest(ZONE, day, record)
 
 
+def decide_day(
+    lake: Lake, spec: PipelineSpec, measured: dict[str, Any], dag_run: str
+) -> tuple[dict[str, Any], Any, dict[str, Any] | None]:
+    """Apply the drift policy to one measured day, create its request, commit the day.
+
+    Returns the committed record, the decision, and the request this call created (``None``
+    when there is none, or another run created the same request first).
+    """
+    from dataclasses import replace
+
+    policy = spec.monitoring.policy
+    day = date.fromisoformat(measured["date"])
+    share = (measured.get("drift") or {}).get("drift_share")
+    today = drift_policy.Observation(day, share, measured["champion"])
+    observed = [o for o in history(lake) if o.day != day] + [today]
+    decision = drift_policy.decide(
+        policy, day, observed, measured["champion"], len(lake.dates("validated")),
+        prior_requests(lake), last_promotion(lake), spec.training.window_days,
+    )  # fmt: skip
+    created = None
+    if decision.action != "none":
+        size = policy.retrain_window_days or spec.training.window_days
+        request = {**decision.record(), "day": measured["date"], "dag_run": dag_run,
+                   "window_days": size}  # fmt: skip
+        if create_request(lake, request):
+            created = request
+        else:
+            taken = decision.reason + "; already requested by another run"
+            decision = replace(decision, action="none", reason=taken)
+    record = {**measured, "decision": decision.record()}
+    commit_day(lake, day, record)
+    return record, decision, created
+
+
 def day_record(lake: Lake, day: date) -> dict[str, Any] | None:
     return lake.manifest(ZONE, day)
 
@@ -201,3 +235,48 @@ def write_index(lake: Lake, spec: PipelineSpec) -> str:
     path = lake.base / ZONE / "index.html"
     atomic_write_bytes(path, page.encode())
     return str(path)
+
+
+SUMMARY_KEYS = (
+    "drift_share", "drifted_columns", "dataset_drift", "prediction_drift", "target_drift",
+    "quality", "reference_quality", "labelled_rows", "reference_rows", "current_rows",
+    "current_rows_total", "sample_rows", "columns_compared", "columns_dropped",
+    "compute_seconds", "evidently_version",
+)  # fmt: skip
+
+
+def measure_day(
+    spec: PipelineSpec, lake: Lake, day: date, champion: int, run_id: str, reference: Any
+) -> dict[str, Any]:
+    """Drift (and, with labels, quality) of ``day``'s window against the champion's reference;
+    the reports go to the lake and to an MLflow monitoring run."""
+    from airloop.core import drift, registry
+
+    current, days = current_window(lake, spec, day)
+    if current.empty:
+        note = f"no validated data in the {spec.monitoring.window_days} days to {day}"
+        return {"date": day.isoformat(), "champion": champion, "drift": None, "note": note}
+    preds = current["prediction"]  # NaN where no model scored the row yet
+    columns = spec.monitoring.columns or spec.features
+    found = drift.compute(
+        reference, current, features=columns, target=spec.target, task=spec.task,
+        categorical=[c for c in spec.training.categorical_features if c in columns],
+        current_predictions=preds if preds.notna().any() else None,
+        labelled=labelled_rows(lake, spec, day),
+        sample_rows=spec.monitoring.sample_rows, max_columns=spec.monitoring.max_columns,
+        seed=spec.training.random_state, drift_share_threshold=spec.monitoring.policy.drift_share,
+        stattests=spec.monitoring.stattests,
+    )  # fmt: skip
+    reports = save_report_files(lake, day, found.artifacts)
+    summary = {k: found.summary.get(k) for k in SUMMARY_KEYS}
+    metrics = {"drift_share": summary["drift_share"], "compute_seconds": summary["compute_seconds"]}
+    for name, value in (summary.get("quality") or {}).items():
+        metrics[f"quality_{name}"] = value
+    tracked = registry.log_monitoring_run(
+        spec.name, day.isoformat(), metrics, found.artifacts,
+        {"champion_version": str(champion), "champion_run_id": run_id},
+    )  # fmt: skip
+    return {
+        "date": day.isoformat(), "champion": champion, "drift": summary, "reports": reports,
+        "window": [d.isoformat() for d in days], "mlflow": tracked,
+    }  # fmt: skip

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from airloop.core import ledger, registry
+from airloop.core.failpoints import failpoint
 
 
 class PromotionError(ValueError):
@@ -31,9 +32,10 @@ def promote(
     promotion that happened in between anyway, because MLflow aliases have no compare-and-set.
     """
     current = registry.alias_version(name, registry.CHAMPION)
-    if current == candidate:  # a retry after the flip: make sure the ledger has it
-        if not ledger.has_entry(lake, key):
+    if current == candidate:  # a retry after the flip: finish what the crashed try left undone
+        if not ledger.has_entry(lake, key):  # the ledger is written last: no entry, no tags
             previous = registry.alias_version(name, registry.PREVIOUS)
+            _tag_flip(name, candidate, previous, trigger, at)
             ledger.record(
                 lake, key, at, "promote", previous, candidate, trigger, reason, decision,
                 data_date=data_date, request_keys=request_keys or [],
@@ -52,22 +54,31 @@ def promote(
     if current is not None:
         registry.set_alias(name, registry.PREVIOUS, current)
     registry.set_alias(name, registry.CHAMPION, candidate)
-    registry.tag_version(
-        name,
-        candidate,
-        {
-            "airloop.promoted_at": at.isoformat(),
-            "airloop.promoted_from": str(current),
-            "airloop.promotion_trigger": trigger,
-        },
-    )
-    if current is not None:
-        registry.tag_version(name, current, {"airloop.demoted_at": at.isoformat()})
+    # The non-atomic boundary: MLflow serves the new champion (the model server flips within
+    # seconds) but neither the version tags nor the ledger know yet. A crash here is the one a
+    # retry must repair (the branch above), or the alias history would silently lose a flip.
+    failpoint("promote.after_alias")
+    _tag_flip(name, candidate, current, trigger, at)
     ledger.record(
         lake, key, at, "promote", current, candidate, trigger, reason, decision,
         data_date=data_date, request_keys=request_keys or [],
     )  # fmt: skip
     return {"promoted": True, "champion": candidate, "previous": current}
+
+
+def _tag_flip(name: str, candidate: int, previous: int | None, trigger: str, at: datetime) -> None:
+    """Record the flip on both versions (idempotent: a retry rewrites the same tags)."""
+    registry.tag_version(
+        name,
+        candidate,
+        {
+            "airloop.promoted_at": at.isoformat(),
+            "airloop.promoted_from": str(previous),
+            "airloop.promotion_trigger": trigger,
+        },
+    )
+    if previous is not None:
+        registry.tag_version(name, previous, {"airloop.demoted_at": at.isoformat()})
 
 
 def rollback(

@@ -15,6 +15,8 @@ from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Any
 
+from airloop.core.failpoints import failpoint
+
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous_champion"
 _REQUIREMENTS = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "cloudpickle")
 
@@ -113,6 +115,9 @@ def log_and_register(
         c.create_registered_model(name, description=f"Airloop pipeline {name}")
     # Tags at creation: a crash can never leave a version without its Airflow run id.
     mv = mlflow.register_model(info.model_uri, name, tags=tags)
+    # The version exists but is not @challenger yet: a crash here must not make a retry register
+    # a second version (it finds this one by its tags) nor leave the alias behind.
+    failpoint("train.after_register")
     c.set_registered_model_alias(name, CHALLENGER, mv.version)
     return {"version": int(mv.version), "run_id": run.info.run_id}
 

@@ -41,7 +41,13 @@ def from_simulator(src: SimulatorSource, day: date) -> RawBatch:
     from airloop.core.simulator import DriftScenario, simulate_day
 
     drift = DriftScenario(**src.drift.model_dump()) if src.drift else None
-    frame = simulate_day(day, seed=src.seed, drift=drift, missing_hour_rate=src.missing_hour_rate)
+    if src.rows_per_day:
+        from airloop.core.scaled_simulator import simulate_scaled_day
+
+        frame = simulate_scaled_day(day, src.rows_per_day, seed=src.seed, drift=drift)
+    else:
+        frame = simulate_day(day, seed=src.seed, drift=drift,
+                             missing_hour_rate=src.missing_hour_rate)  # fmt: skip
     return RawBatch(readers.to_bytes(frame, "csv"), ".csv", f"simulator(seed={src.seed})")
 
 

@@ -97,6 +97,8 @@ def get_context(root: str | None = None) -> Any:
 def _context(root: str) -> Any:
     import great_expectations as gx
 
+    import airloop.core.gx_pair_metric  # noqa: F401  (GX's pair-in-set metric, vectorised)
+
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     if not (Path(root) / "great_expectations.yml").exists():
         raise FileNotFoundError(f"no Great Expectations context at {root}")
@@ -149,6 +151,8 @@ def _plain(value: Any) -> Any:
         value = value.item()
     if isinstance(value, float) and value != value:
         return None
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return str(value)  # JSON has no infinity: Airflow refuses such an XCom
     return value
 
 

@@ -1,0 +1,333 @@
+"""Reliability, data plane: bad input never reaches training, a crash mid-publish never exposes
+a partial partition, and one retrain request trains at most once.
+
+Real DAG runs (``dag.test()`` through the ``loop_env`` fixture), real GX, real MLflow (SQLite store
+in tmp) and the real lake; crashes are real SIGKILLs of subprocesses at a named failpoint
+(``airloop.core.failpoints``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import corpus
+from _support import REPO, seed_validated
+from airloop.core import ledger, registry
+from airloop.core.lake import Lake
+
+pytestmark = pytest.mark.reliability
+
+PIPELINE = "bike_demand"
+GOOD_START, GOOD_END = date(2012, 4, 1), date(2012, 5, 12)  # 42 seeded days: the spec's window
+# Corpus days come before the good days, so a retrain over both keeps good days as its holdout.
+CASE_START = date(2012, 3, 10)
+COLUMNS = [
+    "season", "yr", "mnth", "hr", "holiday", "weekday", "workingday", "weathersit",
+    "temp", "atemp", "hum", "windspeed", "cnt",
+]  # fmt: skip
+
+
+def _loop_with_champion(loop_env) -> tuple[Lake, object]:
+    """Seeded good days and a first champion (v1) trained on them by the real train DAG."""
+    lake, write_spec, make_loop, _ = loop_env
+    write_spec({})
+    seed_validated(lake.root, PIPELINE, GOOD_START, (GOOD_END - GOOD_START).days + 1)
+    loop = make_loop()
+    first = loop._run("train", {"end_date": GOOD_END.isoformat()})
+    assert first.state == "success", first.tasks
+    assert registry.alias_version(PIPELINE, registry.CHAMPION) == 1
+    return lake, loop
+
+
+def _csv_frame(data: bytes) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(data))
+
+
+def _changed_rows(frame: pd.DataFrame, good: pd.DataFrame) -> list[int]:
+    """Rows of ``frame`` that differ from the good day: the bad rows a partial case injected."""
+    same = (frame == good) | (frame.isna() & good.isna())
+    return [int(i) for i in frame.index[~same.all(axis=1)]]
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[COLUMNS].sort_values(COLUMNS).reset_index(drop=True)
+
+
+def _ingest_case(
+    lake: Lake, loop, name: str, case: corpus.Case, day: date, folder: Path
+) -> pd.DataFrame | None:
+    """One corpus case through the real ingest DAG; asserts the day's outcome in the lake and
+    returns the bad rows of a partial batch (a rejected batch has no row in the lake at all)."""
+    where = f"corpus case {name!r} ingested as {day}"
+    path = folder / f"{name}{case.suffix}"
+    path.write_bytes(case.data)
+    result = loop._run("ingest", {"date": day.isoformat(), "file": str(path)}, ("validate_batch",))
+    summary = result.xcom["validate_batch"]
+    assert summary["status"] == case.status, (where, summary)
+    messages = summary["batch_failures"] + [c["description"] for c in summary["failed_checks"]]
+    assert any(case.message in m for m in messages), (where, case.message, messages)
+    # A whole-batch rejection fails the run (someone must look); a partial day succeeds.
+    assert result.state == ("success" if case.status == "partial" else "failed"), (where, result)
+    assert [p.read_bytes() for p in lake.partition("raw", day).iterdir()] == [case.data], where
+    [(_, record)] = lake.quarantine_entries(day)
+    if case.status == "quarantined":
+        assert record["scope"] == "batch", (where, record)
+        assert lake.manifest("validated", day) is None, where
+        assert not lake.partition("validated", day).exists(), where  # not even a data file
+        return None
+    frame = _csv_frame(case.data)
+    bad = _changed_rows(frame, _csv_frame(corpus.good_frame().to_csv(index=False).encode()))
+    assert bad, where
+    assert record["scope"] == "rows" and record["rows"] == len(bad), (where, record)
+    expected = frame.drop(index=bad).reset_index(drop=True)
+    pd.testing.assert_frame_equal(lake.read("validated", day), expected, check_dtype=False)
+    return frame.loc[bad, COLUMNS]
+
+
+def test_bad_input_corpus_is_kept_out_of_validated_data_and_training(loop_env, tmp_path) -> None:
+    lake, loop = _loop_with_champion(loop_env)
+    cases = corpus.build()
+    days = {name: CASE_START + timedelta(days=i) for i, name in enumerate(sorted(cases))}
+    assert max(days.values()) < GOOD_START
+    injected = {n: _ingest_case(lake, loop, n, cases[n], d, tmp_path) for n, d in days.items()}
+
+    window = (GOOD_END - CASE_START).days + 1  # every corpus day and every good day
+    conf = {"end_date": GOOD_END.isoformat(), "window_days": window, "reason": "after corpus"}
+    result = loop._run("train", conf, ("train_challenger", "evaluate_challenger"))
+    assert result.state == "success", result.tasks
+    trained, evaluation = result.xcom["train_challenger"], result.xcom["evaluate_challenger"]
+    assert trained["version"] == 2 and not trained["reused"]
+
+    # Lineage: exactly the committed validated partitions, none from a quarantined day.
+    import mlflow
+
+    lineage = mlflow.artifacts.load_dict(f"runs:/{trained['run_id']}/partitions.json")
+    partial = {d for n, d in days.items() if cases[n].status == "partial"}
+    listed = {date.fromisoformat(p["date"]): p for p in lineage["partitions"]}
+    assert set(listed) == {d for d in lake.dates("validated") if d >= CASE_START}
+    assert partial <= set(listed) and not (set(days.values()) - partial) & set(listed)
+    for day, part in listed.items():
+        assert part["sha256"] == lake.manifest("validated", day)["sha256"], day
+
+    # Content: the rows trained on (the reference sample holds every training row here) and the
+    # holdout are exactly the validated rows of those partitions — no bad row among them.
+    params = registry.client().get_run(trained["run_id"]).data.params
+    reference = registry.load_artifact_frame(trained["run_id"], "reference.parquet")
+    holdout = registry.load_artifact_frame(trained["run_id"], "holdout.parquet")
+    assert int(params["train_rows"]) == len(reference)
+    used = pd.concat([reference[COLUMNS], holdout[COLUMNS]], ignore_index=True)
+    validated = pd.concat([lake.read("validated", d) for d in listed], ignore_index=True)
+    pd.testing.assert_frame_equal(_sorted(used), _sorted(validated), check_dtype=False)
+    for name, rows in injected.items():
+        assert rows is None or used.merge(rows).empty, f"{name}: a bad row reached training"
+
+    # Nothing about the corpus moved the champion.
+    assert evaluation["outcome"] != "promote", evaluation
+    assert registry.alias_version(PIPELINE, registry.CHAMPION) == 1
+    assert ledger.entries(lake)[-1]["action"] == evaluation["outcome"]
+
+
+# -- a crash between writing a partition's data and committing its manifest ------------------
+KILL_AT_MANIFEST = {"AIRLOOP_FAILPOINTS": "lake.before_manifest=kill"}
+_PUBLISH = """\
+import sys
+from datetime import date
+from pathlib import Path
+from airloop.core.lake import Lake
+from airloop.core.simulator import simulate_day
+day = date.fromisoformat(sys.argv[2])
+Lake(Path(sys.argv[1]), "bike_demand").publish(
+    "validated", day, simulate_day(day, seed=int(sys.argv[3])), {"seed": sys.argv[3]})
+"""
+_INGEST = """\
+import sys
+from airflow.dag_processing.dagbag import DagBag
+dag = DagBag(dag_folder=sys.argv[1]).get_dag("bike_demand__ingest")
+dag.test(run_conf={"date": sys.argv[2], "file": sys.argv[3]})
+"""
+
+
+def _killed(script: str, *args: str) -> None:
+    """Run ``script`` in a subprocess that SIGKILLs itself at ``lake.before_manifest``."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env={**os.environ, **KILL_AT_MANIFEST},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == -signal.SIGKILL, (done.returncode, done.stderr[-3000:])
+
+
+def _parts(lake: Lake, day: date) -> set[str]:
+    return {p.name for p in lake.partition("validated", day).glob("part-*.parquet")}
+
+
+def test_a_publish_killed_before_its_manifest_exposes_nothing_partial(tmp_path) -> None:
+    from airloop.core.simulator import simulate_day
+
+    lake, day = Lake(tmp_path / "lake", PIPELINE), date(2012, 5, 1)
+    first, second = simulate_day(day, seed=1), simulate_day(day, seed=2)
+
+    _killed(_PUBLISH, str(lake.root), day.isoformat(), "1")  # over an empty partition
+    assert len(_parts(lake, day)) == 1  # the data was written: the kill hit the window
+    assert lake.manifest("validated", day) is None and lake.read("validated", day) is None
+    assert lake.dates("validated") == []
+
+    lake.publish("validated", day, first, {"seed": "1"})  # the clean rerun
+    pd.testing.assert_frame_equal(lake.read("validated", day), first, check_dtype=False)
+    committed = lake.manifest("validated", day)
+
+    _killed(_PUBLISH, str(lake.root), day.isoformat(), "2")  # over a committed version
+    assert len(_parts(lake, day)) == 2
+    assert lake.manifest("validated", day) == committed  # exactly the previous version
+    pd.testing.assert_frame_equal(lake.read("validated", day), first, check_dtype=False)
+
+    # A clean rerun commits the whole new version; the superseded data file goes.
+    lake.publish("validated", day, second, {"seed": "2"})
+    lake.drop_unreferenced_parts("validated", day)
+    pd.testing.assert_frame_equal(lake.read("validated", day), second, check_dtype=False)
+    assert _parts(lake, day) == set(lake.manifest("validated", day)["files"])
+    assert lake.dates("validated") == [day]
+
+
+def test_an_ingest_run_killed_before_the_manifest_then_rerun_publishes_once(
+    loop_env, tmp_path
+) -> None:
+    import time
+    T = time.monotonic()
+    lake, write_spec, make_loop, _ = loop_env
+    write_spec({})
+    loop = make_loop()
+    print("TIMING make_loop", time.monotonic() - T)
+    day = corpus.GOOD_DAY
+    cases = corpus.build()
+    earlier = tmp_path / "partial.csv"
+    earlier.write_bytes(cases["invalid_code"].data)  # a previous version: 23 of the 24 rows
+    assert loop._run("ingest", {"date": day.isoformat(), "file": str(earlier)}).state == "success"
+    previous = lake.manifest("validated", day)
+    print("TIMING first ingest", time.monotonic() - T)
+    good = tmp_path / "good.csv"
+    good.write_bytes(corpus.good_frame().to_csv(index=False).encode())
+
+    # The whole ingest run (dag.test runs its tasks in-process) dies in publish_validated.
+    _killed(_INGEST, str(REPO / "dags" / "bike_demand.py"), day.isoformat(), str(good))
+    print("TIMING killed", time.monotonic() - T)
+    assert len(_parts(lake, day)) == 2  # the new data file is there, uncommitted
+    assert lake.manifest("validated", day) == previous
+    assert len(lake.read("validated", day)) == previous["rows"] == 23
+
+    rerun = loop._run("ingest", {"date": day.isoformat(), "file": str(good)})
+    assert rerun.state == "success", rerun.tasks
+    print("TIMING rerun", time.monotonic() - T)
+    expected = _csv_frame(good.read_bytes())
+    pd.testing.assert_frame_equal(lake.read("validated", day), expected, check_dtype=False)
+    manifest = lake.manifest("validated", day)
+    assert _parts(lake, day) == set(manifest["files"]) and len(manifest["files"]) == 1
+    assert manifest["rows"] == 24 and lake.dates("validated") == [day]
+
+
+# -- 100 concurrent retrain requests for one window → at most one training -------------------
+_STORM = """\
+import json, sys, threading, time
+from pathlib import Path
+from airloop.core import monitoring
+from airloop.core.lake import Lake
+from airloop.spec import load_pipeline
+root, worker, threads, folder, ops = sys.argv[1], sys.argv[2], int(sys.argv[3]), \\
+    Path(sys.argv[4]), json.loads(sys.argv[5])
+lake, spec = Lake(Path(root), "bike_demand"), load_pipeline("bike_demand")
+barrier, out = threading.Barrier(threads), []
+def contend(i):
+    run_id = f"storm__{worker}.{i}"
+    barrier.wait()  # every thread of every process starts together
+    for op, arg in ops:
+        if op == "request":
+            created = monitoring.decide_day(lake, spec, arg, run_id)[2]
+            out.append({"op": op, "run_id": run_id, "created": created is not None})
+        else:
+            holder = monitoring.claim(lake, arg, "bike_demand__train", run_id)["run_id"]
+            out.append({"op": op, "key": arg, "run_id": run_id, "holder": holder})
+(folder / f"ready-{worker}").touch()
+while not (folder / "go").exists():
+    time.sleep(0.001)
+pool = [threading.Thread(target=contend, args=(i,)) for i in range(threads)]
+for t in pool: t.start()
+for t in pool: t.join()
+print(json.dumps(out))
+"""
+
+
+def _storm(lake: Lake, folder: Path, ops: list, processes: int = 4, threads: int = 25) -> list:
+    """``processes`` × ``threads`` contenders run ``ops`` at once; returns what each saw."""
+    import json
+    import time
+
+    folder.mkdir()
+    argv = [sys.executable, "-c", _STORM, str(lake.root)]
+    procs = [subprocess.Popen([*argv, str(w), str(threads), str(folder), json.dumps(ops)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for w in range(processes)]  # fmt: skip
+    while len(list(folder.glob("ready-*"))) < processes:  # imports done everywhere: go
+        assert all(p.poll() is None for p in procs), [p.communicate()[1][-2000:] for p in procs]
+        time.sleep(0.05)
+    (folder / "go").touch()
+    seen = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-3000:]
+        seen += json.loads(out.strip().splitlines()[-1])
+    return seen
+
+
+def test_a_hundred_concurrent_requests_for_one_window_train_at_most_once(
+    loop_env, tmp_path
+) -> None:
+    from airloop.core import monitoring
+
+    lake, write_spec, make_loop, _ = loop_env
+    write_spec({})
+    seed_validated(lake.root, PIPELINE, GOOD_START, (GOOD_END - GOOD_START).days + 1)
+    loop = make_loop()
+    race_key = "drift|v1|2012-05-12|0"  # a request nobody has claimed yet
+    day = {"date": GOOD_END.isoformat(), "drift": None, "champion": None}
+
+    # 100 monitor-side decisions for the same day (the real policy code) and 100 claims at once.
+    seen = _storm(lake, tmp_path / "storm1", [["request", day], ["claim", race_key]])
+    created = [s for s in seen if s["op"] == "request" and s["created"]]
+    assert len(created) == 1 and len(seen) == 200, created
+    [request] = monitoring.requests(lake)
+    assert request["dag_run"] == created[0]["run_id"] and request["kind"] == "initial"
+    holders = {s["holder"] for s in seen if s["op"] == "claim"}
+    assert len(holders) == 1 and monitoring.claim_of(lake, race_key)["run_id"] in holders
+
+    # The request served by real train DAG runs: the first trains, later ones stop at the claim,
+    # even with 100 more claims fired between them.
+    conf = {"request_key": request["key"], "end_date": request["window"][1]}
+    first = loop._run("train", conf)
+    assert first.state == "success" and first.tasks["train_challenger"] == "success", first
+    seen = _storm(lake, tmp_path / "storm2", [["claim", request["key"]]])
+    assert {s["holder"] for s in seen} == {first.run_id}
+    for _ in range(2):
+        again = loop._run("train", conf)
+        assert again.state == "success" and again.tasks["claim_request"] == "success", again
+        assert again.tasks["train_challenger"] == "skipped", again
+    raced = loop._run("train", {**conf, "request_key": race_key})  # claimed by a contender
+    assert raced.tasks["train_challenger"] == "skipped", raced
+
+    # One training: one version, one MLflow training run, one ledger entry for the request.
+    assert registry.count_versions(PIPELINE) == 1
+    assert registry.alias_version(PIPELINE, registry.CHAMPION) == 1
+    experiment = registry.ensure_experiment(PIPELINE)
+    assert len(registry.client().search_runs([experiment])) == 1
+    assert [e["request_keys"] for e in ledger.entries(lake)] == [[request["key"]]]
+    assert monitoring.claim_of(lake, request["key"])["run_id"] == first.run_id
