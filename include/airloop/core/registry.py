@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import tempfile
+import warnings
 from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,6 @@ def log_and_register(
     ``artifacts``: file name → DataFrame (Parquet) or JSON-able object.
     """
     mlflow = _mlflow()
-    from mlflow.models import infer_signature
-
     experiment_id = ensure_experiment(name)
     with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
@@ -101,15 +100,12 @@ def log_and_register(
                 else:
                     path.write_text(json.dumps(content, indent=2, default=str))
                 mlflow.log_artifact(str(path))
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            input_example=input_example,
-            signature=infer_signature(input_example, model.predict(input_example)),
-            # Explicit requirements: MLflow's inference imports the model in a subprocess (~10 s).
-            pip_requirements=[f"{d}=={dist_version(d)}" for d in _REQUIREMENTS],
-            skops_trusted_types=_own_types(model),
-        )
+        with warnings.catch_warnings():
+            # Serialising the model looks up names across every loaded module (pickle's
+            # ``whichmodule``); in a task process that includes Airflow's deprecation shims, which
+            # warn on each lookup: ~1000 log lines and seconds per training, all noise.
+            warnings.filterwarnings("ignore", message=r"The `airflow\.", category=FutureWarning)
+            info = _log_model(mlflow, model, input_example)
     c = client()
     with contextlib.suppress(Exception):  # already registered
         c.create_registered_model(name, description=f"Airloop pipeline {name}")
@@ -120,6 +116,20 @@ def log_and_register(
     failpoint("train.after_register")
     c.set_registered_model_alias(name, CHALLENGER, mv.version)
     return {"version": int(mv.version), "run_id": run.info.run_id}
+
+
+def _log_model(mlflow: Any, model: Any, input_example: Any) -> Any:
+    from mlflow.models import infer_signature
+
+    return mlflow.sklearn.log_model(
+        model,
+        name="model",
+        input_example=input_example,
+        signature=infer_signature(input_example, model.predict(input_example)),
+        # Explicit requirements: MLflow's inference imports the model in a subprocess (~10 s).
+        pip_requirements=[f"{d}=={dist_version(d)}" for d in _REQUIREMENTS],
+        skops_trusted_types=_own_types(model),
+    )
 
 
 def _own_types(model: Any) -> list[str]:

@@ -65,7 +65,18 @@ def sections(settings: Settings, secrets: Mapping[str, str]) -> dict[str, dict[s
         "api_auth": {"jwt_secret": secrets["jwt_secret"]},
         # New and changed DAG files show up within half a minute instead of five.
         "dag_processor": {"refresh_interval": "30"},
-        "scheduler": {"enable_health_check": "True"},
+        # A scheduler that crashed takes its LocalExecutor tasks along; their task instances stay
+        # "running" until a scheduler resets them as orphans. Only a check that runs once the dead
+        # scheduler's heartbeat is older than scheduler_health_check_threshold (30 s) does that,
+        # and the default interval is 300 s: a quick restart left a dead task "running" (holding
+        # its pool slot) for over five minutes. Every 30 s, it is retried within about a minute.
+        # An idle scheduler loop sleeps this long before it notices a finished task and queues
+        # the next one: the default 1 s was most of the gap between a loop's ~15 tasks a day.
+        "scheduler": {
+            "enable_health_check": "True",
+            "orphaned_tasks_check_interval": "30",
+            "scheduler_idle_sleep_time": "0.2",
+        },
         "triggerer": {"capacity": "100"},
     }
 

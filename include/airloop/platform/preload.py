@@ -25,6 +25,14 @@ DEFAULT_PRELOAD = (
     "great_expectations",
     "evidently",
     "evidently.presets",
+    # What Airloop's task code imports besides: the lake's object storage (fsspec, universal
+    # pathlib) and the spec's models. Airloop's own modules are not preloaded, so a changed
+    # task module takes effect without a restart.
+    "airflow.sdk.io.path",
+    "fsspec",
+    "upath",
+    "yaml",
+    "pydantic",
 )
 
 log = logging.getLogger(__name__)

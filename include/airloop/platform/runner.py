@@ -144,7 +144,7 @@ def follow_asset_run(settings: Settings, dag_id: str, day: Any, timeout_s: float
         return None
 
     client.wait_for_dag(dag_id)
-    run = wait_for(probe, timeout_s, every_s=2.0)
+    run = wait_for(probe, timeout_s, every_s=0.5)
     return follow_run(settings, dag_id, run["dag_run_id"], timeout_s)
 
 
