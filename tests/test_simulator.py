@@ -251,3 +251,22 @@ def test_two_years_simulate_in_well_under_five_seconds() -> None:
     started = time.perf_counter()
     simulate_range(D(2013, 1, 1), 731, seed=11)
     assert time.perf_counter() - started < 5.0
+
+
+def test_a_city_scale_day_keeps_the_schema_rules_and_a_unique_key() -> None:
+    from airloop.core.scaled_simulator import simulate_scaled_day
+    from airloop.core.sources import from_simulator
+    from airloop.spec import SimulatorSource
+
+    day = dt.date(2012, 6, 5)
+    frame = simulate_scaled_day(day, 5000, seed=3)
+    assert len(frame) == 5000 and frame["instant"].is_unique
+    assert (frame["cnt"] == frame["casual"] + frame["registered"]).all()
+    assert set(frame["dteday"]) == {day.isoformat()} and frame["hr"].between(0, 23).all()
+    assert frame.equals(simulate_scaled_day(day, 5000, seed=3))  # deterministic
+    next_day = simulate_scaled_day(day + dt.timedelta(days=1), 5000, seed=3)
+    assert not set(frame["instant"]) & set(next_day["instant"])  # unique across days too
+    batch = from_simulator(SimulatorSource(kind="simulator", seed=3, rows_per_day=5000), day)
+    assert batch.data.count(b"\n") == 5001
+    with pytest.raises(ValueError, match="rows_per_day must be between"):
+        simulate_scaled_day(day, 10, seed=3)

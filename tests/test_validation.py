@@ -121,8 +121,8 @@ def _row_by_row(a: pd.Series, b: pd.Series, value_pairs: list) -> list[bool]:
 
 
 def test_the_vectorised_pair_check_answers_as_gx_does() -> None:
-    """airloop.core.gx_pair_metric replaces GX's iterrows loop; the answers must not change."""
-    from airloop.core.gx_pair_metric import pairs_in_set
+    """airloop.core.pair_values replaces GX's iterrows loop; the answers must not change."""
+    from airloop.core.pair_values import pairs_in_set
 
     pairs = [[1, 1], [1, 2], [2, 3], [None, 4], ["x", 5]]
     a = pd.Series([1, 1, 2, 2, None, None, "x", "x", 1.0, float("nan")], dtype=object)

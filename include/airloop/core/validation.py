@@ -1,9 +1,8 @@
-"""Great Expectations: the one module that imports it.
-
-Suites live in the committed file data context ``great_expectations/``; validation results and
-Data Docs go to its ``uncommitted/`` folder (outside git). Each expectation carries
-``meta.airloop_level``: ``batch`` failures (schema, row count, duplicate keys) reject the whole
-batch; ``row`` failures quarantine just the failing rows, each with its reasons.
+"""Great Expectations: the one module that imports it. Suites live in the committed file data
+context ``great_expectations/``; validation results and Data Docs go to its ``uncommitted/``
+folder (outside git). Each expectation carries ``meta.airloop_level``: ``batch`` failures (schema,
+row count, duplicate keys) reject the whole batch; ``row`` failures quarantine just the failing
+rows, each with its reasons.
 """
 
 from __future__ import annotations
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from airloop.core.pair_values import pairs_in_set
 
 DATASOURCE = "airloop_pandas"
 BATCH_DEFINITION = "whole_batch"
@@ -94,11 +95,36 @@ def get_context(root: str | None = None) -> Any:
 
 
 @cache
+def _register_vectorised_pair_metric() -> None:
+    """GX's row-by-row pandas ``column_pair_values.in_set`` metric, replaced (see ``pair_values``)
+    by a provider registered under the same name (GX's extension point; its warning is muted)."""
+    from great_expectations.execution_engine import PandasExecutionEngine
+    from great_expectations.expectations.metrics.column_pair_map_metrics import (
+        column_pair_values_in_set as gx_pairs,
+    )
+    from great_expectations.expectations.metrics.map_metric_provider import (
+        column_pair_condition_partial,
+    )
+
+    registry_log = logging.getLogger("great_expectations.expectations.registry")
+    level = registry_log.level
+    registry_log.setLevel(logging.ERROR)
+    try:
+
+        class VectorisedColumnPairValuesInSet(gx_pairs.ColumnPairValuesInSet):
+            @column_pair_condition_partial(engine=PandasExecutionEngine)
+            def _pandas(cls, column_A: Any, column_B: Any, **kwargs: Any) -> Any:
+                return pairs_in_set(column_A, column_B, kwargs.get("value_pairs_set"))
+
+    finally:
+        registry_log.setLevel(level)
+
+
+@cache
 def _context(root: str) -> Any:
     import great_expectations as gx
 
-    import airloop.core.gx_pair_metric  # noqa: F401  (GX's pair-in-set metric, vectorised)
-
+    _register_vectorised_pair_metric()
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     if not (Path(root) / "great_expectations.yml").exists():
         raise FileNotFoundError(f"no Great Expectations context at {root}")
