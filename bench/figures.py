@@ -135,13 +135,15 @@ def scale(rows: int) -> dict:
         validation.get_context()
         import evidently  # noqa: F401  (one-off per process, as in a preloaded worker)
 
-        timings = []
+        timings, stages = [], []
         for i in range(REPEATS):
             started = time.perf_counter()
             outcome = validation.validate_frame(day, spec.suite_name, f"bench-{rows}-{i}", 1.0)
             if not outcome.success:  # a failing day takes another path: not what is measured
                 raise SystemExit(f"bench day does not pass the suite: {outcome.summary()}")
+            validated = time.perf_counter()
             scored = scoring.predictions_frame(spec, day, model, 1, "bench")
+            predicted = time.perf_counter()
             drift.compute(
                 reference, day, features=spec.monitoring.columns or spec.features,
                 target=spec.target, task=spec.task,
@@ -150,8 +152,13 @@ def scale(rows: int) -> dict:
                 current_predictions=scored["prediction"],
                 sample_rows=spec.monitoring.sample_rows, stattests=spec.monitoring.stattests,
             )  # fmt: skip
-            timings.append(time.perf_counter() - started)
-    return {"rows": rows, "seconds": round(statistics.median(timings), 2), "peak_rss_gb": _rss_gb()}
+            done = time.perf_counter()
+            timings.append(done - started)
+            stages.append((validated - started, predicted - validated, done - predicted))
+    split = {name: round(statistics.median(s[i] for s in stages), 2)
+             for i, name in enumerate(("validate_s", "score_s", "drift_s"))}  # fmt: skip
+    return {"rows": rows, "seconds": round(statistics.median(timings), 2), "peak_rss_gb": _rss_gb(),
+            **split}  # fmt: skip
 
 
 def scoring_ratio(rows: int) -> dict:

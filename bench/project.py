@@ -35,7 +35,8 @@ def _spec(rows: int, drift_start: date | None) -> dict:
         spec["source"].pop("drift", None)
     # Windows in days, as in the demo, but short: the first model trains on the loop's first
     # day, and the figures measure the loop, not a long wait for history.
-    spec["training"] |= {"window_days": SEEDED_DAYS + 1, "holdout_days": 1, "min_rows": 200,
+    spec["training"] |= {"window_days": SEEDED_DAYS + 1, "holdout_days": 1,
+                         "min_rows": min(200, rows * 2),
                          "params": {"max_iter": 100, "learning_rate": 0.1,
                                     "max_leaf_nodes": 31}}  # fmt: skip
     # Counters vary more than the hourly totals: the floor is not what is measured here.
