@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from _support import REPO, http_json, platform_env, seed_validated
+from _support import REPO, _Environ, http_json, platform_env, seed_validated
 from airloop.core import ledger
 from airloop.core.lake import Lake
 from airloop.platform import embedded, processes
@@ -160,19 +160,6 @@ def test_task_killed_after_register_and_after_the_flip_converges(live: Live) -> 
     assert (entry["action"], entry["from_version"], entry["to_version"]) == ("promote", None, 1)
 
 
-@contextlib.contextmanager
-def _environ(env: dict[str, str]) -> Iterator[None]:
-    """``os.environ`` is ``env`` inside (services inherit this process's environment)."""
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def _kill_tree(pid: int) -> list[int]:
     """SIGKILL ``pid`` and all its descendants at once; returns who was killed."""
     victims = processes.tree(pid)
@@ -206,7 +193,7 @@ def test_scheduler_killed_mid_training_restarts_and_converges(live: Live) -> Non
     # stops and restarts the whole partial platform, a minute or two more.
     log = Path(scheduler.log)
     seen = len(log.read_text(errors="replace"))
-    with _environ(live.env):
+    with _Environ(live.env):
         embedded.start_service(live.settings, "scheduler")
     finished = live.client.wait_for_run(TRAIN, run_id, 900)
     assert finished["state"] == "success", live.client.task_instances(TRAIN, run_id)

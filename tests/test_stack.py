@@ -24,7 +24,7 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from _support import REPO, free_port, http_json, platform_env
+from _support import REPO, _Environ, free_port, http_json, platform_env
 from airloop.platform import embedded, health, processes, stack, stack_setup
 from airloop.platform.rest import AirflowClient
 from airloop.platform.runner import wait_for
@@ -74,20 +74,8 @@ class Stack:
         return {r.name: r for r in processes.read_records(self.settings.run_dir)}[name]
 
     def start(self, name: str) -> None:
-        with _environ(self.env):
+        with _Environ(self.env):
             embedded.start_service(self.settings, name, "stack")
-
-
-@contextlib.contextmanager
-def _environ(env: dict[str, str]):
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _spec_changes() -> dict[str, Any]:
@@ -180,7 +168,7 @@ class _Load:
         from airloop.core.simulator import simulate_day
         from airloop.spec import load_pipeline
 
-        with _environ(live.env):
+        with _Environ(live.env):
             features = load_pipeline("bike_demand").features
         rows = json.loads(simulate_day(date(2012, 6, 2), seed=5)[features].head(2).to_json(
             orient="records"))  # fmt: skip
