@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from airloop.core.pair_values import pairs_in_set
+from airloop.core.vectorised_checks import matches_strftime, pairs_in_set
 
 DATASOURCE = "airloop_pandas"
 BATCH_DEFINITION = "whole_batch"
@@ -95,15 +95,16 @@ def get_context(root: str | None = None) -> Any:
 
 
 @cache
-def _register_vectorised_pair_metric() -> None:
-    """GX's row-by-row pandas ``column_pair_values.in_set`` metric, replaced (see ``pair_values``)
-    by a provider registered under the same name (GX's extension point; its warning is muted)."""
-    from great_expectations.execution_engine import PandasExecutionEngine
+def _register_vectorised_metrics() -> None:
+    """Two of GX's row-by-row pandas metrics replaced (see ``vectorised_checks``) by providers
+    registered under the same names (GX's extension point; its overwrite warning is muted)."""
+    from great_expectations.execution_engine import PandasExecutionEngine as Pandas
+    from great_expectations.expectations.metrics import map_metric_provider as gx_map
+    from great_expectations.expectations.metrics.column_map_metrics import (
+        column_values_match_strftime_format as gx_strftime,
+    )
     from great_expectations.expectations.metrics.column_pair_map_metrics import (
         column_pair_values_in_set as gx_pairs,
-    )
-    from great_expectations.expectations.metrics.map_metric_provider import (
-        column_pair_condition_partial,
     )
 
     registry_log = logging.getLogger("great_expectations.expectations.registry")
@@ -112,9 +113,14 @@ def _register_vectorised_pair_metric() -> None:
     try:
 
         class VectorisedColumnPairValuesInSet(gx_pairs.ColumnPairValuesInSet):
-            @column_pair_condition_partial(engine=PandasExecutionEngine)
+            @gx_map.column_pair_condition_partial(engine=Pandas)
             def _pandas(cls, column_A: Any, column_B: Any, **kwargs: Any) -> Any:
                 return pairs_in_set(column_A, column_B, kwargs.get("value_pairs_set"))
+
+        class VectorisedMatchStrftimeFormat(gx_strftime.ColumnValuesMatchStrftimeFormat):
+            @gx_map.column_condition_partial(engine=Pandas)
+            def _pandas(cls, column: Any, strftime_format: str, **kwargs: Any) -> Any:
+                return matches_strftime(column, strftime_format)
 
     finally:
         registry_log.setLevel(level)
@@ -124,7 +130,7 @@ def _register_vectorised_pair_metric() -> None:
 def _context(root: str) -> Any:
     import great_expectations as gx
 
-    _register_vectorised_pair_metric()
+    _register_vectorised_metrics()
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     if not (Path(root) / "great_expectations.yml").exists():
         raise FileNotFoundError(f"no Great Expectations context at {root}")
@@ -203,16 +209,9 @@ def _check(result: Any) -> tuple[CheckResult, list[int]]:
     description = _describe(cfg) + (f": error {exc}" if exc else "")
     indices = [int(i) for i in res.get("unexpected_index_list") or [] if isinstance(i, int | float)]
     sample = [_plain(v) for v in (res.get("partial_unexpected_list") or [])]
-    check = CheckResult(
-        cfg.type,
-        column,
-        level,
-        bool(result.success),
-        description,
-        res.get("unexpected_count"),
-        sample[:SAMPLE_SIZE],
-        _plain(res.get("observed_value")),
-    )
+    check = CheckResult(cfg.type, column, level, bool(result.success), description,
+                        res.get("unexpected_count"), sample[:SAMPLE_SIZE],
+                        _plain(res.get("observed_value")))  # fmt: skip
     return check, indices
 
 
