@@ -25,7 +25,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _spec(rows: int, drift_start: date | None) -> dict:
+def _spec(rows: int, drift_start: date | None, seeded_days: int, monitor_days: int) -> dict:
     spec = yaml.safe_load((REPO / "include" / "pipelines" / "bike_demand.yaml").read_text())
     spec.update(name=PIPELINE, key=["instant"], description="bike_demand at city scale (bench)")
     spec["source"] = {**spec["source"], "rows_per_day": rows}
@@ -35,14 +35,14 @@ def _spec(rows: int, drift_start: date | None) -> dict:
         spec["source"].pop("drift", None)
     # Windows in days, as in the demo, but short: the first model trains on the loop's first
     # day, and the figures measure the loop, not a long wait for history.
-    spec["training"] |= {"window_days": SEEDED_DAYS + 1, "holdout_days": 1,
+    spec["training"] |= {"window_days": seeded_days + 1, "holdout_days": 1,
                          "min_rows": min(200, rows * 2),
                          "params": {"max_iter": 100, "learning_rate": 0.1,
                                     "max_leaf_nodes": 31}}  # fmt: skip
     # Counters vary more than the hourly totals: the floor is not what is measured here.
     spec["promotion"]["floor"] = 100_000.0
-    spec["monitoring"]["window_days"] = 2
-    spec["monitoring"]["policy"] |= {"initial_min_days": SEEDED_DAYS, "persistence_k": 2,
+    spec["monitoring"]["window_days"] = monitor_days
+    spec["monitoring"]["policy"] |= {"initial_min_days": seeded_days, "persistence_k": 2,
                                      "persistence_n": 2, "cooldown_days": 1,
                                      "max_retrains": 5}  # fmt: skip
     return spec
@@ -73,13 +73,23 @@ def _suite(gx_root: Path) -> None:
     (folder / "raw.json").write_text(json.dumps(suite, indent=2))
 
 
-def create(root: Path, rows: int, drift_start: date | None = None) -> dict[str, str]:
-    """Write the project under ``root``; return the environment that runs ``airloop`` in it."""
+def create(
+    root: Path,
+    rows: int,
+    drift_start: date | None = None,
+    seeded_days: int = SEEDED_DAYS,
+    monitor_days: int = 2,
+) -> dict[str, str]:
+    """Write the project under ``root``; return the environment that runs ``airloop`` in it.
+
+    ``seeded_days`` of history (see :func:`seed`) make the first model's training window and
+    reference; ``monitor_days`` is the window each day's drift is measured over.
+    """
     for folder in ("include/pipelines", "dags", "plugins"):
         (root / "project" / folder).mkdir(parents=True)
     project = root / "project"
     (project / "include" / "pipelines" / f"{PIPELINE}.yaml").write_text(
-        yaml.safe_dump(_spec(rows, drift_start), sort_keys=False)
+        yaml.safe_dump(_spec(rows, drift_start, seeded_days, monitor_days), sort_keys=False)
     )
     shutil.copytree(REPO / "great_expectations", project / "great_expectations",
                     ignore=shutil.ignore_patterns("uncommitted"))  # fmt: skip
@@ -98,12 +108,12 @@ def create(root: Path, rows: int, drift_start: date | None = None) -> dict[str, 
     return env
 
 
-def seed(lake_root: Path, rows: int, start: date) -> None:
+def seed(lake_root: Path, rows: int, start: date, days: int = SEEDED_DAYS) -> None:
     """Validated history before ``start`` (what earlier ingests would have published)."""
     from airloop.core.lake import Lake
     from airloop.core.scaled_simulator import simulate_scaled_day
 
     lake = Lake(lake_root, PIPELINE)
-    for back in range(SEEDED_DAYS, 0, -1):
+    for back in range(days, 0, -1):
         day = start - timedelta(days=back)
         lake.publish("validated", day, simulate_scaled_day(day, rows, seed=42), {"seeded": True})

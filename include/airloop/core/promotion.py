@@ -31,15 +31,20 @@ def promote(
     Callers serialise this per pipeline (an Airflow pool of one slot); the re-check catches a
     promotion that happened in between anyway, because MLflow aliases have no compare-and-set.
     """
+
+    def finish_flip(previous: int | None) -> None:
+        """Tag both versions, then ledger the promotion: written last, the ledger entry is what
+        marks the flip complete."""
+        _tag_flip(name, candidate, previous, trigger, at)
+        ledger.record(
+            lake, key, at, "promote", previous, candidate, trigger, reason, decision,
+            data_date=data_date, request_keys=request_keys or [],
+        )  # fmt: skip
+
     current = registry.alias_version(name, registry.CHAMPION)
     if current == candidate:  # a retry after the flip: finish what the crashed try left undone
-        if not ledger.has_entry(lake, key):  # the ledger is written last: no entry, no tags
-            previous = registry.alias_version(name, registry.PREVIOUS)
-            _tag_flip(name, candidate, previous, trigger, at)
-            ledger.record(
-                lake, key, at, "promote", previous, candidate, trigger, reason, decision,
-                data_date=data_date, request_keys=request_keys or [],
-            )  # fmt: skip
+        if not ledger.has_entry(lake, key):  # no ledger entry: the tags may be missing too
+            finish_flip(registry.alias_version(name, registry.PREVIOUS))
         return {"promoted": True, "champion": candidate, "previous": expected_champion}
     if current != expected_champion:
         why = (
@@ -58,11 +63,7 @@ def promote(
     # seconds) but neither the version tags nor the ledger know yet. A crash here is the one a
     # retry must repair (the branch above), or the alias history would silently lose a flip.
     failpoint("promote.after_alias")
-    _tag_flip(name, candidate, current, trigger, at)
-    ledger.record(
-        lake, key, at, "promote", current, candidate, trigger, reason, decision,
-        data_date=data_date, request_keys=request_keys or [],
-    )  # fmt: skip
+    finish_flip(current)
     return {"promoted": True, "champion": candidate, "previous": current}
 
 
