@@ -29,6 +29,7 @@ DRIFT_START = date(2012, 6, 1)
 # loop's own 4-day training and 2-day window, ordinary day-to-day weather already counted as
 # drift before DRIFT_START, so the figure skipped the persistence path.
 DRIFT_SEEDED_DAYS, DRIFT_MONITOR_DAYS = 5, 3
+DRIFT_DAYS = 8  # drifted days run back to back; the figure stops at the first flip
 NOOP_TASKS = 10
 NOOP_DAG = f'''
 """A chain of {NOOP_TASKS} tasks that do nothing but import what Airloop's tasks use: each
@@ -144,7 +145,8 @@ def task_cost(preload: bool = True) -> dict:
 
 def drift_to_champion(rows: int) -> dict:
     """P4: first drifted batch lands → ``champion`` flips, drifted days back to back."""
-    from airloop.core import registry
+    from airloop.core import ledger, registry
+    from airloop.core.lake import Lake
 
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -167,15 +169,21 @@ def drift_to_champion(rows: int) -> dict:
 
         started = time.perf_counter()
         threading.Thread(target=watch, daemon=True).start()
+        # Drifted days until the flip: a challenger trained mostly on pre-drift days can be
+        # rejected, and the policy asks again ``retry_days`` later, as it would in production.
         out = _airloop(platform.env, "run", project.PIPELINE, "--start",
-                           DRIFT_START.isoformat(), "--days", "3")  # fmt: skip
+                       DRIFT_START.isoformat(), "--days", str(DRIFT_DAYS))  # fmt: skip
         time.sleep(2)
         after = registry.alias_version(project.PIPELINE, registry.CHAMPION)
-        days = _monitored_days(platform.settings.home / "lake", first, 5)
+        days = _monitored_days(platform.settings.home / "lake", first, 2 + DRIFT_DAYS)
+        decisions = [{k: e.get(k) for k in ("action", "data_date", "from_version", "to_version")}
+                     for e in ledger.entries(Lake(platform.settings.home / "lake",
+                                                  project.PIPELINE))]  # fmt: skip
     if not flipped:
         raise SystemExit(f"no promotion after the drift (champion v{before} → v{after}):\n{out}")
     return {"rows": rows, "p4_drift_to_champion_s": round(flipped[0] - started, 1),
             "champion_before": before, "champion_after": after, "days": days,
+            "ledger": decisions,
             # the figure covers the whole persistence path only if the day before the drift
             # did not already count as drifted
             "pre_drift_day_drifted": days[1]["drifted"]}  # fmt: skip

@@ -43,6 +43,10 @@ def test_the_asset_chain_runs_the_loop_on_the_scheduler(loop_platform) -> None:
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1500, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "(platform)" in done.stdout and "Traceback" not in done.stderr
+    # The table's champion column reads the platform's registry (it said "-" when the CLI's
+    # MLflow client was not pointed at the platform's server).
+    assert any(line.startswith("2012-05-22") and " v1 " in line
+               for line in done.stdout.splitlines()), done.stdout  # fmt: skip
 
     def runs(dag_id: str) -> list[dict]:
         return client.get(f"/api/v2/dags/{dag_id}/dagRuns?limit=50")["dag_runs"]
