@@ -6,6 +6,7 @@ Prints one JSON line. ``bench/run.py`` calls these and compares them with the go
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import resource
@@ -80,6 +81,15 @@ def parse() -> dict:
             "p1_per_file_s": files, "p1_baseline_s": round(baseline, 3)}  # fmt: skip
 
 
+@functools.cache
+def _history():
+    """The bike spec and a simulated 2011 (8760 hourly rows) to train on."""
+    from airloop.core.simulator import simulate_range
+    from airloop.spec import load_pipeline
+
+    return load_pipeline("bike_demand"), simulate_range(date(2011, 1, 1), 365, seed=1)
+
+
 def _world(rows: int, params: dict | None = None):
     """A model trained on a simulated 2011, a 5000-row reference, and ``rows`` rows of 2012.
 
@@ -92,10 +102,8 @@ def _world(rows: int, params: dict | None = None):
 
     from airloop.core import training
     from airloop.core.simulator import simulate_range
-    from airloop.spec import load_pipeline
 
-    spec = load_pipeline("bike_demand")
-    history = simulate_range(date(2011, 1, 1), 365, seed=1)
+    spec, history = _history()
     model = training.build_pipeline(spec, params)
     model.fit(history[spec.features], history[spec.target])
     reference = history.sample(5000, random_state=0, ignore_index=True)
@@ -151,7 +159,8 @@ def scale(rows: int) -> dict:
             timings.append(done - started)
             stages.append((validated - started, predicted - validated, done - predicted))
         peak_rss = _rss_gb()  # before the comparison model below adds its own copies
-        hourly = training.build_pipeline(spec).fit(reference[spec.features], reference[spec.target])
+        history = _history()[1]
+        hourly = training.build_pipeline(spec).fit(history[spec.features], history[spec.target])
         started = time.perf_counter()
         scoring.predictions_frame(spec, day, hourly, 1, "bench")
         hourly_s = time.perf_counter() - started
