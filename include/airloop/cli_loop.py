@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from datetime import date, timedelta
@@ -57,9 +56,7 @@ def _loop(settings: Settings, pipeline: str, in_process: bool) -> Any:
 
     load_spec_or_usage_error(pipeline)
     loop = Loop(settings, pipeline, on_platform=False if in_process else None)
-    if loop.platform:  # the champion column reads the platform's registry
-        os.environ.setdefault("MLFLOW_TRACKING_URI", settings.mlflow_url)
-    else:
+    if not loop.platform:
         from airloop.platform.runner import use_local_airflow
 
         use_local_airflow(settings)

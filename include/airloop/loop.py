@@ -8,6 +8,7 @@ in-process with ``dag.test()`` against the project-local metadata database.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -65,6 +66,8 @@ class Loop:
         self.mode = "platform" if self.platform else "in-process"
         if self.platform:  # the Asset chain runs on the scheduler only if its DAGs are active
             runner.unpause(settings, [self.spec.dag_id(s) for s in ("score", "monitor", "train")])
+            # Each day's outcome names the champion: read from the platform's registry.
+            os.environ.setdefault("MLFLOW_TRACKING_URI", settings.mlflow_url)
 
     def _run(self, stage: str, conf: dict[str, Any], xcom: tuple[str, ...] = ()) -> Any:
         if self.dag_runner is not None:
