@@ -59,6 +59,8 @@ def test_up_run_a_dag_up_again_recover_and_down(platform_env: dict[str, str]) ->
     assert health.mlflow_healthy(settings.mlflow_url)
     st = embedded.status(settings)
     assert st.running and st.healthy
+    # Task processes talk to the execution API: `up` waits until it has been built.
+    assert st.airflow_components["execution_api"] == "healthy"
     print(f"{len(st.pids)} processes, {st.rss_bytes / 2**30:.2f} GiB resident")
 
     # A real DAG run, scheduled by the real scheduler and executed by LocalExecutor workers.

@@ -113,12 +113,11 @@ class Status:
     @property
     def healthy(self) -> bool:
         comps = self.airflow_components or {}
-        parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
         return (
             self.running
             and self.mlflow_healthy
             and self.serving_healthy
-            and all(comps.get(p) == "healthy" for p in parts)
+            and all(comps.get(p) == "healthy" for p in health.AIRFLOW_PARTS)
         )
 
 

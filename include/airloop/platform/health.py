@@ -17,18 +17,29 @@ def get_json(url: str, timeout: float = 3.0) -> Any | None:
         return None
 
 
+AIRFLOW_PARTS = ("metadatabase", "scheduler", "triggerer", "dag_processor", "execution_api")
+
+
 def airflow_components(airflow_url: str) -> dict[str, str] | None:
-    """Status per Airflow component from ``/api/v2/monitor/health``, None if unreachable."""
+    """Status per Airflow component from ``/api/v2/monitor/health``, None if unreachable.
+
+    Adds ``execution_api``, the API that task processes talk to. The API server builds it on
+    its first request (Cadwyn's versioned routers: ~3 s of CPU here, during which the server
+    answers nothing else), so asking once makes that the start-up's cost, not the first task's.
+    """
     body = get_json(f"{airflow_url}/api/v2/monitor/health")
     if not isinstance(body, dict):
         return None
-    return {name: str((part or {}).get("status")) for name, part in body.items()}
+    components = {name: str((part or {}).get("status")) for name, part in body.items()}
+    execution = get_json(f"{airflow_url}/execution/health", timeout=30.0)
+    ready = isinstance(execution, dict) and execution.get("status") == "healthy"
+    components["execution_api"] = "healthy" if ready else "unhealthy"
+    return components
 
 
 def airflow_healthy(airflow_url: str) -> bool:
     components = airflow_components(airflow_url)
-    wanted = {"metadatabase", "scheduler", "triggerer", "dag_processor"}
-    return bool(components) and all(components.get(c) == "healthy" for c in wanted)
+    return bool(components) and all(components.get(c) == "healthy" for c in AIRFLOW_PARTS)
 
 
 def serving_healthy(serving_url: str) -> bool:

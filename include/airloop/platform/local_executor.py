@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from airflow.executors.local_executor import LocalExecutor
 
+from airloop.platform import sqlite_clock  # noqa: F401  (registers millisecond now() on SQLite)
 from airloop.platform.preload import preload
 
 
