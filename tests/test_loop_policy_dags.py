@@ -40,6 +40,19 @@ def _monitor(loop, day: date):
     return result
 
 
+def _retrain_request_events() -> int:
+    """Retrain-request Asset events in the metadata database (what starts the train DAG)."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    with create_session() as session:
+        query = (select(func.count()).select_from(AssetEvent)
+                 .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+                 .where(AssetModel.uri == "x-airloop://bike_demand/retrain_request"))  # fmt: skip
+        return session.scalar(query)
+
+
 def test_observe_mode_records_but_triggers_nothing_and_the_budget_caps(loop_env) -> None:
     lake, write_spec, make_loop, runs = loop_env
     loop = _champion_on_normal_days(
@@ -50,7 +63,8 @@ def test_observe_mode_records_but_triggers_nothing_and_the_budget_caps(loop_env)
                  for i in range(5)]  # fmt: skip
     assert "observe" in [d["action"] for d in decisions]
     assert all(d["action"] != "retrain" for d in decisions)
-    assert all(r.tasks["request_retrain"] == "skipped" for r in results)  # no Asset event
+    assert all(r.tasks["apply_policy"] == "success" for r in results)
+    assert _retrain_request_events() == 0  # nothing announced: the train DAG is not started
     (request,) = monitoring.requests(lake)
     assert request["action"] == "observe" and monitoring.claim_of(lake, request["key"]) is None
     assert registry.count_versions("bike_demand") == 1  # nothing trained
@@ -71,6 +85,7 @@ def test_a_request_is_served_once_even_when_triggered_twice(loop_env) -> None:
     for i in range(5):
         _monitor(loop, date(2012, 6, 1) + timedelta(i))
     (drift,) = [r for r in monitoring.requests(lake) if r["kind"] == "drift"]
+    assert _retrain_request_events() == 1  # announced once, through the policy task's alias
     conf = {"request_key": drift["key"], "end_date": drift["window"][1], "trigger": "drift"}
     first = loop._run("train", conf)
     second = loop._run("train", conf)

@@ -125,7 +125,7 @@ class Loop:
 
         key = decision["key"]
         if self.platform:
-            claim = runner.wait_for(lambda: monitoring.claim_of(self._lake(), key), 300)
+            claim = runner.wait_for(lambda: monitoring.claim_of(self._lake(), key), 300, 0.25)
             runner.follow_run(self.settings, claim["dag_id"], claim["run_id"])
         else:
             request = monitoring.request(self._lake(), key) or {}

@@ -20,7 +20,7 @@ def report_end(context: dict[str, Any]) -> date:
     return chosen if (context.get("params") or {}).get("date") else chosen - timedelta(days=1)
 
 
-@task
+@task(multiple_outputs=False)
 def champion_history(pipeline: str, days: int | None = None) -> dict[str, Any]:
     """Score every version the ledger ever promoted on the last ``days`` validated days (default:
     the ``days`` param, else 7); publish the ranking to the lake; notify when the champion is

@@ -1,7 +1,7 @@
 """The monitor DAG: Evidently reports against the champion's reference → the drift policy.
 
-measure_drift (reports in the lake and MLflow) → apply_policy (day record, index page, maybe a
-request) → request_retrain (an Asset event that starts the train DAG; skipped when none).
+measure_drift (reports in the lake and MLflow) → apply_policy (day record, index page, and on the
+days it asks for training, a retrain-request Asset event that starts the train DAG).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from datetime import date
 from typing import Any
 
 from airflow.sdk import DAG, get_current_context, task
-from airflow.sdk.exceptions import AirflowSkipException
 
 from airloop.airflow import assets
 from airloop.airflow.defaults import optional_date_param, pipeline_dag
@@ -65,7 +64,11 @@ def measure_drift(pipeline: str) -> list[dict[str, Any]]:
 
 @task
 def apply_policy(pipeline: str, measured: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Decide per date (pure policy), record the request, commit the day and the index page."""
+    """Decide per date (pure policy), record the request, commit the day and the index page.
+
+    With ``retrain_requests_made(pipeline)`` among its outlets (the generated monitor DAG sets
+    it), a retrain request is also announced as an Asset event, which starts the train DAG.
+    """
     from airloop.core import monitoring
 
     spec, lake, _, context = _setup(pipeline)
@@ -80,25 +83,20 @@ def apply_policy(pipeline: str, measured: list[dict[str, Any]]) -> list[dict[str
             notify(spec.name, "drift", f"{m['date']}: {decision.reason}", links, context)
     index = monitoring.write_index(lake, spec)
     log.info("Report index: %s", index)
-    return to_request
-
-
-def _request_task(pipeline: str) -> Any:
-    @task(task_id="request_retrain", outlets=[assets.retrain_request(pipeline)])
-    def request_retrain(requests: list[dict[str, Any]]) -> dict[str, Any]:
-        """Announce the retrain request as an Asset event (the train DAG is scheduled on it)."""
-        if not requests:
-            raise AirflowSkipException("no retrain request today")
-        latest = requests[-1]
+    requests_made = assets.retrain_requests_made(pipeline)
+    if to_request and requests_made in (context["task"].outlets or []):
+        latest = to_request[-1]
         extra = {
-            "key": latest["key"], "date": latest["window"][1], "window_days": latest["window_days"],
-            "reason": latest["reason"], "kind": latest["kind"],
+            "key": latest["key"], "date": latest["window"][1],
+            "window_days": latest["window_days"], "reason": latest["reason"],
+            "kind": latest["kind"],
         }  # fmt: skip
-        get_current_context()["outlet_events"][assets.retrain_request(pipeline)].extra = extra
+        # Announced by this task through an AssetAlias: a separate task with the Asset as its
+        # outlet cost a task process every day, only to skip itself on most days. Airflow
+        # publishes the event only when the task succeeds, after the request and day record.
+        context["outlet_events"][requests_made].add(assets.retrain_request(pipeline), extra=extra)
         log.info("Retrain requested: %s", extra)
-        return extra
-
-    return request_retrain
+    return to_request
 
 
 def build(spec: PipelineSpec) -> DAG:
@@ -107,6 +105,6 @@ def build(spec: PipelineSpec) -> DAG:
     description = f"Drift reports and the drift policy of {spec.name}"
     with pipeline_dag(spec, "monitor", description, assets.predictions(spec.name), params) as dag:
         dag.doc_md = __doc__
-        requests = apply_policy(spec.name, measure_drift(spec.name))
-        _request_task(spec.name)(requests)
+        announcing = apply_policy.override(outlets=[assets.retrain_requests_made(spec.name)])
+        announcing(spec.name, measure_drift(spec.name))
     return dag

@@ -14,7 +14,10 @@ from airloop.spec import PipelineSpec
 
 def _rollback_task(pipeline: str) -> Any:
     @task(
-        task_id="rollback_champion", pool="airloop_promotion", outlets=[assets.champion(pipeline)]
+        task_id="rollback_champion",
+        pool="airloop_promotion",
+        outlets=[assets.champion(pipeline)],
+        multiple_outputs=False,
     )
     def rollback_champion(pipeline: str) -> dict[str, Any]:
         """Flip @champion back and write the ledger; an unknown version fails clearly."""

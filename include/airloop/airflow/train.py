@@ -58,7 +58,7 @@ def claim_request(pipeline: str) -> bool:
     return mine
 
 
-@task
+@task(multiple_outputs=False)
 def train_challenger(pipeline: str) -> dict[str, Any]:
     """Fit on the window of validated partitions; log to MLflow; register as @challenger."""
     from airloop.core import challenger
@@ -105,7 +105,7 @@ def train_challenger(pipeline: str) -> dict[str, Any]:
     }
 
 
-@task
+@task(multiple_outputs=False)
 def evaluate_challenger(pipeline: str, trained: dict[str, Any]) -> dict[str, Any]:
     """Both models on the same holdout → promote / reject / inconclusive, with the evidence."""
     from airloop.core import challenger
@@ -141,7 +141,12 @@ def _route(approval: str) -> Any:
 
 
 def _promote(pipeline: str) -> Any:
-    @task(task_id="promote_champion", pool=PROMOTION_POOL, outlets=[assets.champion(pipeline)])
+    @task(
+        task_id="promote_champion",
+        pool=PROMOTION_POOL,
+        outlets=[assets.champion(pipeline)],
+        multiple_outputs=False,
+    )
     def promote_champion(pipeline: str, evaluation: dict[str, Any]) -> dict[str, Any]:
         """Flip @champion (re-checked against the evaluation), set @previous_champion, ledger."""
         from airloop.core import ledger, promotion, registry
@@ -198,7 +203,7 @@ def _promote(pipeline: str) -> Any:
 
 # none_failed: runs after a skipped promotion (decided or refused), never after a failure, so a
 # failed training or promotion leaves the run failed (the run's state follows its leaf tasks).
-@task(trigger_rule="none_failed")
+@task(trigger_rule="none_failed", multiple_outputs=False)
 def record_outcome(pipeline: str, evaluation: dict[str, Any] | None) -> dict[str, Any]:
     """Ledger every decision that did not promote (reject, inconclusive, refused approval)."""
     from airloop.core import ledger

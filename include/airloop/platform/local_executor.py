@@ -1,4 +1,5 @@
-"""LocalExecutor whose workers start with the heavy ML libraries already imported.
+"""LocalExecutor whose workers start with the heavy ML libraries already imported, and whose
+scheduler hears about a finished task at once.
 
 The embedded profile's executor (``[core] executor`` in the generated airflow.cfg). LocalExecutor
 forks all its workers from the scheduler in ``start()``; importing the libraries just before
@@ -7,10 +8,16 @@ means each task process inherits them (see ``airloop.platform.preload``).
 
 from __future__ import annotations
 
+import time
+
 from airflow.executors.local_executor import LocalExecutor
 
 from airloop.platform import sqlite_clock  # noqa: F401  (registers millisecond now() on SQLite)
 from airloop.platform.preload import preload
+
+# How long sync() waits for a running task to finish before the scheduler loop goes on.
+RESULT_WAIT_S = 0.5
+_POLL_S = 0.01
 
 
 class PreloadingLocalExecutor(LocalExecutor):
@@ -18,3 +25,19 @@ class PreloadingLocalExecutor(LocalExecutor):
         loaded = preload()
         self.log.info("Preloaded for task processes: %s", ", ".join(loaded) or "nothing")
         super().start()
+
+    def sync(self) -> None:
+        """Read finished tasks, first waiting up to ``RESULT_WAIT_S`` for one while tasks run.
+
+        The scheduler loop sleeps ``scheduler_idle_sleep_time`` whenever a loop found nothing
+        to do, and only then reads this executor's results: a task that finished during that
+        sleep waited for it before its downstream task was queued, ~0.1 s on average for every
+        task of a loop day (measured on the bench's run timeline). Waiting here instead, while
+        tasks run and nothing is queued, lets a finishing task wake the loop within 10 ms; the
+        loop's other work (new runs, timers) waits at most this much longer.
+        """
+        if self.running and not self.queued_tasks:
+            deadline = time.monotonic() + RESULT_WAIT_S
+            while self.result_queue.empty() and time.monotonic() < deadline:
+                time.sleep(_POLL_S)
+        super().sync()
