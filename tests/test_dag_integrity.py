@@ -47,3 +47,26 @@ def test_every_dag_has_owner_tags_and_retries(dagbag) -> None:
 def test_dag_ids_follow_the_naming_convention(dagbag) -> None:
     bad = [d for d in dagbag.dags if "__" not in d]
     assert not bad, f"DAG ids must be <pipeline-or-area>__<stage>: {bad}"
+
+
+def test_a_task_process_builds_only_its_own_dag() -> None:
+    """Airflow names the DAG a task process parses for; the factory builds just that one."""
+    from airflow.sdk.definitions._internal.dag_parsing_context import (
+        _airflow_parsing_context_manager,
+    )
+
+    from airloop.airflow.factory import build_pipeline_dags
+
+    assert len(build_pipeline_dags("bike_demand")) == 5  # the dag-processor: all of them
+    with _airflow_parsing_context_manager(dag_id="bike_demand__score", task_id="score_partition"):
+        assert list(build_pipeline_dags("bike_demand")) == ["bike_demand__score"]
+    with _airflow_parsing_context_manager(dag_id="not_ours", task_id="t"):
+        assert len(build_pipeline_dags("bike_demand")) == 5
+
+
+def test_tasks_returning_a_dict_push_one_xcom(dagbag) -> None:
+    """TaskFlow would infer multiple_outputs from a dict return type and push every key too:
+    an API call and a database write per key, for XComs nothing reads."""
+    inferred = [f"{dag_id}.{t.task_id}" for dag_id, dag in dagbag.dags.items() for t in dag.tasks
+                if getattr(t, "multiple_outputs", False)]  # fmt: skip
+    assert not inferred, inferred
