@@ -49,19 +49,19 @@ def test_dag_ids_follow_the_naming_convention(dagbag) -> None:
     assert not bad, f"DAG ids must be <pipeline-or-area>__<stage>: {bad}"
 
 
-def test_a_task_process_builds_only_its_own_dag() -> None:
+def test_a_task_process_builds_only_its_own_dag(monkeypatch) -> None:
     """Airflow names the DAG a task process parses for; the factory builds just that one."""
-    from airflow.sdk.definitions._internal.dag_parsing_context import (
-        _airflow_parsing_context_manager,
-    )
+    # Set through monkeypatch: Airflow's own context manager leaves the variables set after it
+    # exits, and every later DagBag in this process would then parse for that DAG only.
+    from airflow.sdk.definitions.context import _AIRFLOW_PARSING_CONTEXT_DAG_ID
 
     from airloop.airflow.factory import build_pipeline_dags
 
     assert len(build_pipeline_dags("bike_demand")) == 5  # the dag-processor: all of them
-    with _airflow_parsing_context_manager(dag_id="bike_demand__score", task_id="score_partition"):
-        assert list(build_pipeline_dags("bike_demand")) == ["bike_demand__score"]
-    with _airflow_parsing_context_manager(dag_id="not_ours", task_id="t"):
-        assert len(build_pipeline_dags("bike_demand")) == 5
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "bike_demand__score")
+    assert list(build_pipeline_dags("bike_demand")) == ["bike_demand__score"]
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "not_ours")
+    assert len(build_pipeline_dags("bike_demand")) == 5
 
 
 def test_tasks_returning_a_dict_push_one_xcom(dagbag) -> None:
