@@ -61,6 +61,9 @@ def test_up_run_a_dag_up_again_recover_and_down(platform_env: dict[str, str]) ->
     assert st.running and st.healthy
     # Task processes talk to the execution API: `up` waits until it has been built.
     assert st.airflow_components["execution_api"] == "healthy"
+    # ... and until the scheduler's executor has preloaded: it names the running scheduler.
+    assert st.executor_ready
+    assert int(settings.executor_ready_file.read_text()) == st.services["scheduler"]
     print(f"{len(st.pids)} processes, {st.rss_bytes / 2**30:.2f} GiB resident")
 
     # A real DAG run, scheduled by the real scheduler and executed by LocalExecutor workers.
@@ -126,6 +129,7 @@ def test_up_run_a_dag_up_again_recover_and_down(platform_env: dict[str, str]) ->
     after = embedded.status(settings)
     assert not any(after.services.values())
     assert after.airflow_components is None and not after.mlflow_healthy
+    assert not after.executor_ready  # the marker names a scheduler that is gone
 
     # `make down` twice is harmless.
     assert _make("down", platform_env).returncode == 0

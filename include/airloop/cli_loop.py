@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import date, timedelta
@@ -16,6 +17,8 @@ from airloop.settings import Settings
 DEMO_PIPELINE = "bike_demand"
 DEMO_START = date(2012, 5, 1)
 DEMO_END = date(2012, 6, 12)
+# `airloop run` on the platform waits on the scheduler: it yields the CPU to the tasks.
+FOLLOWER_NICENESS = 10
 
 
 def _date(text: str) -> date:
@@ -53,9 +56,17 @@ def print_table(days: list[Any]) -> None:
 
 def _loop(settings: Settings, pipeline: str, in_process: bool) -> Any:
     from airloop.loop import Loop
+    from airloop.platform.runner import platform_running
 
     load_spec_or_usage_error(pipeline)
-    loop = Loop(settings, pipeline, on_platform=False if in_process else None)
+    on_platform = not in_process and platform_running(settings)
+    if on_platform and os.environ.get("AIRLOOP_EXP_NICE", "1") == "1":
+        # This process only follows the scheduler, yet its imports (Airflow's SDK for the
+        # lake, pandas, MLflow: ~4.5 s of CPU) competed with the first day's tasks on a small
+        # machine. At a lower priority it uses the CPU the platform leaves idle. Before the
+        # Loop starts its import thread: a thread keeps the niceness it started with.
+        os.nice(FOLLOWER_NICENESS)
+    loop = Loop(settings, pipeline, on_platform=on_platform)
     if not loop.platform:
         from airloop.platform.runner import use_local_airflow
 

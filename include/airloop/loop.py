@@ -49,6 +49,7 @@ def _failed(result: runner.RunResult) -> str:
 def _warm_imports() -> None:
     """Import what reading a day's outcome needs: the lake (pandas) and MLflow's client."""
     with contextlib.suppress(Exception):  # only a head start: the real import reports errors
+        from airloop.airflow.runtime import lake_root  # noqa: F401  (Airflow's SDK, ~1 s)
         from airloop.core import ledger, monitoring, registry  # noqa: F401
 
         registry.client()

@@ -41,6 +41,11 @@ class Settings:
         return self.home / "run"
 
     @property
+    def executor_ready_file(self) -> Path:
+        """Written by the embedded scheduler's executor once it can run tasks: its pid."""
+        return self.run_dir / "executor.ready"
+
+    @property
     def mlflow_dir(self) -> Path:
         return self.home / "mlflow"
 

@@ -103,6 +103,7 @@ class Status:
     airflow_components: dict[str, str] | None
     mlflow_healthy: bool
     serving_healthy: bool = False
+    executor_ready: bool = True  # the embedded scheduler's executor has preloaded and started
     pids: list[int] = field(default_factory=list)
     rss_bytes: int = 0
 
@@ -117,6 +118,7 @@ class Status:
             self.running
             and self.mlflow_healthy
             and self.serving_healthy
+            and self.executor_ready
             and all(comps.get(p) == "healthy" for p in health.AIRFLOW_PARTS)
         )
 
@@ -135,9 +137,24 @@ def status(settings: Settings) -> Status:
         airflow_components=health.airflow_components(settings.airflow_url),
         mlflow_healthy=health.mlflow_healthy(settings.mlflow_url),
         serving_healthy=health.serving_healthy(settings.serving_url),
+        executor_ready=_executor_ready(settings, pid_of.get("scheduler")),
         pids=pids,
         rss_bytes=processes.rss_bytes(pids),
     )
+
+
+def _executor_ready(settings: Settings, scheduler_pid: int | None) -> bool:
+    """The running embedded scheduler's executor said it is ready (the stack's Celery workers
+    are checked through Airflow's health instead)."""
+    if current_profile(settings) != "embedded":
+        return True
+    try:
+        return (
+            scheduler_pid is not None
+            and int(settings.executor_ready_file.read_text()) == scheduler_pid
+        )
+    except (OSError, ValueError):
+        return False
 
 
 def _tail(path: Path, lines: int = 25) -> str:
@@ -202,7 +219,8 @@ def up(
     raise PlatformError(
         f"platform not healthy after {timeout_s:.0f}s (Airflow: {current.airflow_components}, "
         f"MLflow healthy: {current.mlflow_healthy}, model server healthy: "
-        f"{current.serving_healthy}); logs in {settings.logs_dir}"
+        f"{current.serving_healthy}, executor ready: {current.executor_ready}); logs in "
+        f"{settings.logs_dir}"
     )
 
 

@@ -8,12 +8,26 @@ means each task process inherits them (see ``airloop.platform.preload``).
 
 from __future__ import annotations
 
+import os
 import time
 
 from airflow.executors.local_executor import LocalExecutor
 
 from airloop.platform import sqlite_clock  # noqa: F401  (registers millisecond now() on SQLite)
 from airloop.platform.preload import preload
+
+
+def _announce_ready() -> None:
+    """Tell ``airloop up`` that tasks can run now: the scheduler is healthy (heartbeating) from
+    its start, ~10 s before the preload is done, and a run triggered meanwhile waited for it."""
+    from airloop.settings import load_settings
+
+    ready = load_settings().executor_ready_file
+    ready.parent.mkdir(parents=True, exist_ok=True)
+    partial = ready.with_suffix(".partial")
+    partial.write_text(str(os.getpid()))
+    partial.replace(ready)
+
 
 # How long sync() waits for a running task to finish before the scheduler loop goes on.
 RESULT_WAIT_S = 0.5
@@ -25,6 +39,7 @@ class PreloadingLocalExecutor(LocalExecutor):
         loaded = preload()
         self.log.info("Preloaded for task processes: %s", ", ".join(loaded) or "nothing")
         super().start()
+        _announce_ready()
 
     def sync(self) -> None:
         """Read finished tasks, first waiting up to ``RESULT_WAIT_S`` for one while tasks run.
