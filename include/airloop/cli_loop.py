@@ -60,7 +60,7 @@ def _loop(settings: Settings, pipeline: str, in_process: bool) -> Any:
 
     load_spec_or_usage_error(pipeline)
     on_platform = not in_process and platform_running(settings)
-    if on_platform and os.environ.get("AIRLOOP_EXP_NICE", "1") == "1":
+    if on_platform:
         # This process only follows the scheduler, yet its imports (Airflow's SDK for the
         # lake, pandas, MLflow: ~4.5 s of CPU) competed with the first day's tasks on a small
         # machine. At a lower priority it uses the CPU the platform leaves idle. Before the
