@@ -158,7 +158,7 @@ def scaffold_and_run(
                          "--task", task, *extra])  # fmt: skip
     assert made == 0, err.getvalue()
     airloop = str(Path(sys.executable).parent / "airloop")
-    ran = subprocess.run([airloop, "run", name, "--days", str(days)], env=env,
+    ran = subprocess.run([airloop, "run", name, "--days", str(days)], env=env, timeout=600,
                          capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     table = ran.stdout.split("\ndate ", 1)[1].splitlines()[1:]

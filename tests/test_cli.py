@@ -105,12 +105,15 @@ def test_the_command_exits_quickly_without_losing_output_threads_or_exit_handler
     # console_main skips the interpreter's teardown (~1.5 s after MLflow and Airflow's SDK
     # were imported), but not what a normal exit does before it.
     script = """
-import atexit, threading, time
+import atexit, concurrent.futures, threading, time
 from airloop import cli
 
 def main(argv=None):
+    global POOL  # an idle pool, still referenced (asyncio keeps its default executor so)
     atexit.register(lambda: print("exit handler ran"))
     threading.Thread(target=lambda: (time.sleep(0.3), print("thread finished"))).start()
+    POOL = concurrent.futures.ThreadPoolExecutor(2)
+    POOL.submit(time.sleep, 0)
     print("unflushed tail", end="")
     return 3
 
@@ -119,6 +122,6 @@ cli.console_main()
 print("never reached")
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120, check=False)  # fmt: skip
+                          timeout=60, check=False)  # fmt: skip
     assert done.returncode == 3, done.stderr
     assert done.stdout == "unflushed tailthread finished\nexit handler ran\n"

@@ -20,13 +20,10 @@ from airloop.platform.preload import preload
 def _announce_ready() -> None:
     """Tell ``airloop up`` that tasks can run now: the scheduler is healthy (heartbeating) from
     its start, ~10 s before the preload is done, and a run triggered meanwhile waited for it."""
+    from airloop.core.storage import atomic_write_bytes
     from airloop.settings import load_settings
 
-    ready = load_settings().executor_ready_file
-    ready.parent.mkdir(parents=True, exist_ok=True)
-    partial = ready.with_suffix(".partial")
-    partial.write_text(str(os.getpid()))
-    partial.replace(ready)
+    atomic_write_bytes(load_settings().executor_ready_file, str(os.getpid()).encode())
 
 
 # How long sync() waits for a running task to finish before the scheduler loop goes on.
