@@ -13,7 +13,10 @@ import time
 
 from airflow.executors.local_executor import LocalExecutor
 
-from airloop.platform import sqlite_clock  # noqa: F401  (registers millisecond now() on SQLite)
+from airloop.platform import (
+    sqlite_clock,  # noqa: F401  (registers millisecond now() on SQLite)
+    supervisor_exit,
+)
 from airloop.platform.preload import preload
 
 
@@ -33,6 +36,7 @@ _POLL_S = 0.01
 
 class PreloadingLocalExecutor(LocalExecutor):
     def start(self) -> None:
+        supervisor_exit.install()  # inherited by the workers this forks
         loaded = preload()
         self.log.info("Preloaded for task processes: %s", ", ".join(loaded) or "nothing")
         super().start()

@@ -1,0 +1,45 @@
+"""Let Airflow's task supervisor see its task process exit at once.
+
+The supervisor (Task SDK 1.3) loops: wait on the task process's sockets, then check whether the
+process has exited. A task process closes its sockets and then calls ``os._exit``; a process that
+has preloaded the ML libraries takes a moment more to be torn down by the kernel. When the last
+socket's EOF arrives inside that moment, the check finds the process alive, and the next wait is
+a ``select`` on no sockets at all: a plain sleep of ``[workers] min_heartbeat_interval`` (5 s).
+Measured on the bench loop: 3 of 41 tasks ended 5.0 s after their last log line. Their task
+instance had succeeded already, but the executor's slot and result waited, and so did the
+scheduler loop waiting for that result (``PreloadingLocalExecutor.sync``).
+
+:func:`install` replaces only that sleep with a wait on the process itself, which returns as soon
+as it exits. Anything with a socket still open goes through Airflow's own code unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+_INSTALLED = "_airloop_waits_for_exit"
+
+
+def install() -> None:
+    """Patch ``WatchedSubprocess._service_subprocess`` once per process (idempotent)."""
+    from airflow.sdk.execution_time.supervisor import WatchedSubprocess
+
+    original = WatchedSubprocess._service_subprocess
+    if getattr(original, _INSTALLED, False):
+        return
+
+    def service_subprocess(
+        self: Any, max_wait_time: float, raise_on_timeout: bool = False,
+        expect_signal: int | None = None,
+    ) -> int | None:  # fmt: skip
+        if self._exit_code is not None or self.selector.get_map():
+            return original(self, max_wait_time, raise_on_timeout, expect_signal)
+        # Every socket has closed: the process is exiting. Wait for that, not for a socket.
+        with contextlib.suppress(self._process.TimeoutExpired):
+            self._process.wait(timeout=max(0.01, max_wait_time))
+        return self._check_subprocess_exit(raise_on_timeout=raise_on_timeout,
+                                           expect_signal=expect_signal)  # fmt: skip
+
+    setattr(service_subprocess, _INSTALLED, True)
+    WatchedSubprocess._service_subprocess = service_subprocess  # type: ignore[method-assign]
