@@ -22,7 +22,8 @@ HERE = Path(__file__).resolve().parent
 PLATFORM = "platform_figures.py"
 LOOP_ROWS, LOOP_DAYS = 100_000, 5  # P2: five days of 100k rows
 # The platform's time varies by several seconds from run to run on a shared 2-core machine:
-# the figure is the median of this many runs, each its own ratio (platform over direct).
+# the figure is the median of this many runs, each its own ratio (platform over the mean of a
+# direct run just before and one just after it).
 LOOP_REPEATS = 3
 DRIFT_ROWS = 2_400  # P4: a day of 100 counters
 RESULTS = HERE / "results"
