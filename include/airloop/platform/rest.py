@@ -27,18 +27,22 @@ class AirflowClient:
         self._credentials = {"username": username, "password": password}
         self._token: str | None = None
 
-    def _send(self, method: str, path: str, body: Any = None, auth: bool = True) -> Any:
+    def _open(self, method: str, path: str, body: Any = None, auth: bool = True) -> Any:
+        """The open HTTP response; an error answer raises :class:`AirflowApiError`."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method)
         req.add_header("Content-Type", "application/json")
         if auth:
             req.add_header("Authorization", f"Bearer {self.token()}")
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                raw = resp.read()
+            return urllib.request.urlopen(req, timeout=30)
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")[:500]
             raise AirflowApiError(f"{method} {path} → HTTP {exc.code}: {detail}") from None
+
+    def _send(self, method: str, path: str, body: Any = None, auth: bool = True) -> Any:
+        with self._open(method, path, body, auth) as resp:
+            raw = resp.read()
         return json.loads(raw) if raw else None
 
     def token(self) -> str:
@@ -116,18 +120,13 @@ class AirflowClient:
         run_path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            req = urllib.request.Request(f"{self.base_url}{run_path}/wait?interval={WAIT_CHECK_S}")
-            req.add_header("Authorization", f"Bearer {self.token()}")
             try:
-                with urllib.request.urlopen(req, timeout=30) as resp:
+                with self._open("GET", f"{run_path}/wait?interval={WAIT_CHECK_S}") as resp:
                     for line in resp:
                         if line.strip() and json.loads(line)["state"] in TERMINAL_STATES:
                             return self.get(run_path)
                         if time.monotonic() > deadline:
                             break
-            except urllib.error.HTTPError as exc:
-                detail = exc.read().decode(errors="replace")[:500]
-                raise AirflowApiError(f"GET {run_path}/wait → HTTP {exc.code}: {detail}") from None
             except (ConnectionResetError, TimeoutError, http.client.IncompleteRead):
                 time.sleep(0.25)  # the stream dropped or stalled: wait again (refused: raised)
         raise TimeoutError(f"{dag_id} run {run_id} not finished after {timeout_s:.0f}s")
