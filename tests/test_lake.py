@@ -120,3 +120,46 @@ def test_an_unreachable_store_fails_with_a_message_naming_it(monkeypatch) -> Non
     with pytest.raises(StorageUnavailable, match=pattern) as info:
         lake.land_raw(date(2012, 5, 1), b"a,b\n1,2\n", ".csv")
     assert "127.0.0.1:9" in str(info.value) and "nothing partial was published" in str(info.value)
+
+
+def test_two_publishes_of_one_date_never_commit_a_manifest_without_its_part(
+    tmp_path, monkeypatch
+) -> None:
+    """Run A pauses before its manifest while run B publishes and cleans up: with the partition
+    lock, B waits for A, so the committed manifest always names a part that exists."""
+    import threading
+
+    monkeypatch.setenv("AIRLOOP_FAILPOINTS", "lake.before_manifest=sleep:1.5")
+    monkeypatch.setenv("AIRLOOP_FAILPOINT_DIR", str(tmp_path / "fired"))  # A sleeps, B does not
+    lake = Lake(tmp_path / "lake", "p")
+    a = threading.Thread(target=lake.publish, args=("validated", DAY, pd.DataFrame({"x": [1]}),
+                         {}), kwargs={"owner": "run-a", "replace": True})  # fmt: skip
+    a.start()
+    import time
+
+    time.sleep(0.5)  # A holds the lock and sleeps at its failpoint
+    lake.publish("validated", DAY, pd.DataFrame({"x": [2, 3]}), {}, owner="run-b", replace=True)
+    a.join()
+    manifest = lake.manifest("validated", DAY)
+    folder = lake.partition("validated", DAY)
+    assert all((folder / f).exists() for f in manifest["files"])
+    assert lake.read("validated", DAY)["x"].tolist() == [2, 3]  # B committed last
+    assert not (folder / "_publish.lock").exists()
+
+
+def test_a_killed_publishers_lock_is_taken_back_by_its_retry_and_broken_after_its_lease(
+    tmp_path,
+) -> None:
+    import json
+    import time
+
+    from airloop.core import locks
+
+    path = tmp_path / "p.lock"
+    path.write_text(json.dumps({"owner": "run-a", "expires": time.time() + 60}))
+    locks.acquire(path, "run-a")  # the same run's retry: immediately
+    with pytest.raises(locks.LockBusy, match="held by run-a"):
+        locks.acquire(path, "run-b", wait_s=0.3)
+    path.write_text(json.dumps({"owner": "run-a", "expires": time.time() - 1}))
+    locks.acquire(path, "run-b", wait_s=0.3)  # lease expired: broken
+    assert json.loads(path.read_text())["owner"] == "run-b"

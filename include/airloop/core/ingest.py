@@ -76,9 +76,9 @@ def publish_validated(
         "quarantined_rows": len(failing),
         "validation": _short(record),
     }
-    manifest = lake.publish("validated", day, clean.reset_index(drop=True), meta)
-    lake.drop_unreferenced_parts("validated", day)
-    return manifest
+    return lake.publish(
+        "validated", day, clean.reset_index(drop=True), meta, owner=run_id, replace=True
+    )
 
 
 def quarantine(
@@ -114,7 +114,7 @@ def quarantine(
     previous = lake.manifest("quarantine", day, sub)
     if previous and previous.get("run_id") != run_id:  # a replay: keep what was recorded before
         meta["history"] = [*previous.pop("history", []), previous]
-    return lake.publish("quarantine", day, rows, meta, sub=sub)
+    return lake.publish("quarantine", day, rows, meta, sub=sub, owner=run_id)
 
 
 def latest_quarantined_raw(lake: Lake, day: date) -> dict[str, Any]:

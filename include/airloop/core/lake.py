@@ -11,15 +11,18 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import uuid
 from datetime import date
 from typing import Any
 
 import pandas as pd
 
+from airloop.core import locks
 from airloop.core.failpoints import failpoint
 from airloop.core.storage import atomic_write_bytes, translating_unreachable
 
 MANIFEST = "_manifest.json"
+LOCK = "_publish.lock"  # held while a partition is written, committed and cleaned
 
 
 def sha256(data: bytes) -> str:
@@ -51,38 +54,59 @@ class Lake:
 
     # -- published partitions: manifest-committed ---------------------------------------------
     def publish(
-        self, zone: str, day: date, frame: pd.DataFrame, meta: dict[str, Any], sub: str = ""
+        self,
+        zone: str,
+        day: date,
+        frame: pd.DataFrame,
+        meta: dict[str, Any],
+        sub: str = "",
+        owner: str | None = None,
+        replace: bool = False,
     ) -> dict[str, Any]:
-        """Write ``frame`` as the partition's data, then commit it with a manifest."""
+        """Write ``frame`` as the partition's data, then commit it with a manifest.
+
+        Under the partition's lock (held by ``owner``, the run id): two publishes of the same
+        date — a scheduled run and ``airloop ingest --date`` — take turns, so one's clean-up never
+        deletes a part the other is about to commit. With ``replace``, parts of earlier runs go.
+        """
         folder = self.partition(zone, day) / sub if sub else self.partition(zone, day)
         buf = io.BytesIO()
         frame.to_parquet(buf, index=False)
         data = buf.getvalue()
         digest = sha256(data)
         part = folder / f"part-{digest[:16]}.parquet"
-        if not part.exists():
-            atomic_write_bytes(part, data)
-        # The crash window this design closes: data written, not yet committed (tested).
-        failpoint("lake.before_manifest")
-        manifest = {
-            **meta,
-            "date": day.isoformat(),
-            "rows": len(frame),
-            "files": [part.name],
-            "sha256": digest,
-            "uri": str(folder),
-        }
-        atomic_write_bytes(folder / MANIFEST, json.dumps(manifest, indent=2, default=str).encode())
+        with locks.held(folder / LOCK, owner or f"anonymous-{uuid.uuid4().hex}"):
+            if not part.exists():
+                atomic_write_bytes(part, data)
+            # The crash window this design closes: data written, not yet committed (tested).
+            failpoint("lake.before_manifest")
+            manifest = {
+                **meta,
+                "date": day.isoformat(),
+                "rows": len(frame),
+                "files": [part.name],
+                "sha256": digest,
+                "uri": str(folder),
+            }
+            body = json.dumps(manifest, indent=2, default=str).encode()
+            atomic_write_bytes(folder / MANIFEST, body)
+            if replace:
+                self._drop_parts_except(folder, manifest["files"])
         return manifest
+
+    @staticmethod
+    def _drop_parts_except(folder: Any, keep: list[str]) -> None:
+        for path in folder.glob("part-*.parquet"):
+            if path.name not in keep:
+                path.unlink()
 
     def drop_unreferenced_parts(self, zone: str, day: date) -> None:
         """Remove data files an earlier run of the same partition left behind (derived data)."""
-        manifest = self.manifest(zone, day)
-        if manifest is None:
-            return
-        for path in self.partition(zone, day).glob("part-*.parquet"):
-            if path.name not in manifest["files"]:
-                path.unlink()
+        folder = self.partition(zone, day)
+        with locks.held(folder / LOCK, f"cleanup-{uuid.uuid4().hex}"):
+            manifest = self.manifest(zone, day)
+            if manifest is not None:
+                self._drop_parts_except(folder, manifest["files"])
 
     def manifest(self, zone: str, day: date, sub: str = "") -> dict[str, Any] | None:
         folder = self.partition(zone, day) / sub if sub else self.partition(zone, day)

@@ -63,6 +63,12 @@ def has_entry(lake: Any, key: str) -> bool:
     return (_folder(lake) / f"{key}.json").exists()
 
 
+def entry(lake: Any, key: str) -> dict[str, Any] | None:
+    """The entry written under ``key``, or None."""
+    path = _folder(lake) / f"{key}.json"
+    return json.loads(path.read_bytes()) if path.exists() else None
+
+
 def entries(lake: Any) -> list[dict[str, Any]]:
     """All entries, oldest first."""
     folder = _folder(lake)

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from airloop.core import drift_policy, ledger, training
+from airloop.core.failpoints import failpoint
 from airloop.core.lake import Lake
 from airloop.core.storage import atomic_write_bytes, create_exclusive
 from airloop.spec import PipelineSpec
@@ -90,8 +91,9 @@ def decide_day(
 ) -> tuple[dict[str, Any], Any, dict[str, Any] | None]:
     """Apply the drift policy to one measured day, create its request, commit the day.
 
-    Returns the committed record, the decision, and the request this call created (``None``
-    when there is none, or another run created the same request first).
+    Returns the committed record, the decision, and the request this run created (``None``
+    when there is none, or another run created the same request first). A retry of the run
+    that created a request gets it again, so it is announced even if the first try died.
     """
     from dataclasses import replace
 
@@ -100,17 +102,22 @@ def decide_day(
     share = (measured.get("drift") or {}).get("drift_share")
     today = drift_policy.Observation(day, share, measured["champion"])
     observed = [o for o in history(lake) if o.day != day] + [today]
+    # A retry of this run must decide as its first try did: the request that try created is not
+    # a "prior" one, or the retry would stand down and the request would never be announced.
+    mine = {r["key"] for r in requests(lake) if r["dag_run"] == dag_run and r["day"] == str(day)}
+    prior = [r for r in prior_requests(lake) if r.key not in mine]
     decision = drift_policy.decide(
         policy, day, observed, measured["champion"], len(lake.dates("validated")),
-        prior_requests(lake), last_promotion(lake), spec.training.window_days,
+        prior, last_promotion(lake), spec.training.window_days,
     )  # fmt: skip
     created = None
     if decision.action != "none":
         size = policy.retrain_window_days or spec.training.window_days
         request = {**decision.record(), "day": measured["date"], "dag_run": dag_run,
                    "window_days": size}  # fmt: skip
-        if create_request(lake, request):
+        if create_request(lake, request) or decision.key in mine:
             created = request
+            failpoint("policy.after_request")
         else:
             taken = decision.reason + "; already requested by another run"
             decision = replace(decision, action="none", reason=taken)

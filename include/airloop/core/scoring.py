@@ -68,6 +68,5 @@ def score_day(
         "validated_sha256": validated["sha256"],
         "airflow_run_id": airflow_run_id,
     }
-    manifest = lake.publish(ZONE, day, scored, meta)
-    lake.drop_unreferenced_parts(ZONE, day)
+    manifest = lake.publish(ZONE, day, scored, meta, owner=airflow_run_id, replace=True)
     return {**manifest, "reused": False}

@@ -1,0 +1,135 @@
+"""Promotion and rollback are idempotent transactions: a failure at any step, then a retry (or
+the user running ``airloop rollback`` again), converges to exactly the intended champion with
+exactly one ledger entry — against a real MLflow registry (SQLite), with failpoints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from airloop.core import ledger, promotion, registry
+from airloop.core.failpoints import FailpointHit
+from airloop.core.lake import Lake
+
+NAME = "txn_model"
+AT = datetime(2012, 6, 1, tzinfo=UTC)
+STEPS = ("between_aliases", "after_alias", "after_tags", "after_ledger")
+
+
+@pytest.fixture
+def lake(tmp_path: Path, isolated_mlflow: str, monkeypatch: pytest.MonkeyPatch) -> Lake:
+    """Three registered versions (real registry rows; no model files are needed to flip aliases)."""
+    monkeypatch.setenv("AIRLOOP_FAILPOINT_DIR", str(tmp_path / "fired"))
+    client = registry.client()
+    client.create_registered_model(NAME)
+    for _ in range(3):
+        client.create_model_version(NAME, source=(tmp_path / "model").as_uri())
+    return Lake(tmp_path / "lake", NAME)
+
+
+def _fail_at(monkeypatch: pytest.MonkeyPatch, point: str) -> None:
+    monkeypatch.setenv("AIRLOOP_FAILPOINTS", f"{point}=raise")
+
+
+def _state(lake: Lake) -> tuple[int | None, int | None, list[tuple[str, int, int]]]:
+    # Sorted: the entries of one test share a timestamp, and the ledger orders those by key.
+    entries = sorted(
+        (e["action"], e["from_version"] or 0, e["to_version"] or 0) for e in ledger.entries(lake)
+    )
+    return (
+        registry.alias_version(NAME, registry.CHAMPION),
+        registry.alias_version(NAME, registry.PREVIOUS),
+        entries,
+    )
+
+
+def _promote(lake: Lake, candidate: int, expected: int | None, key: str) -> dict:
+    return promotion.promote(lake, NAME, candidate, expected, {}, "manual", "test", AT, key)
+
+
+def _bad_v2_previous_v1(lake: Lake) -> None:
+    _promote(lake, 1, None, "p1")
+    _promote(lake, 2, 1, "p2")
+    assert _state(lake)[:2] == (2, 1)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_a_retried_rollback_converges_to_the_previous_champion(lake, monkeypatch, step) -> None:
+    _bad_v2_previous_v1(lake)
+    _fail_at(monkeypatch, f"rollback.{step}")
+    with pytest.raises(FailpointHit):
+        promotion.rollback(lake, NAME, "v2 is bad", AT, "r1")
+    promotion.rollback(lake, NAME, "v2 is bad", AT, "r1")  # the task's retry: same key
+    promotion.rollback(lake, NAME, "v2 is bad", AT, "r1")  # and once more, for good measure
+    champion, previous, entries = _state(lake)
+    assert (champion, previous) == (1, 2)
+    assert entries == [("promote", 0, 1), ("promote", 1, 2), ("rollback", 2, 1)]
+    assert promotion.pending(lake) == []
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_running_airloop_rollback_again_finishes_the_first_rather_than_undoing_it(
+    lake, monkeypatch, step
+) -> None:
+    _bad_v2_previous_v1(lake)
+    _fail_at(monkeypatch, f"rollback.{step}")
+    with pytest.raises(FailpointHit):
+        promotion.rollback(lake, NAME, "v2 is bad", AT, "cli-1")
+    result = promotion.rollback(lake, NAME, "v2 is bad", AT, "cli-2")  # a new key: a new call
+    assert result["champion"] == 1
+    assert _state(lake) == (1, 2, [("promote", 0, 1), ("promote", 1, 2), ("rollback", 2, 1)])
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_a_retried_promotion_converges_with_one_ledger_entry(lake, monkeypatch, step) -> None:
+    _promote(lake, 1, None, "p1")
+    _fail_at(monkeypatch, f"promote.{step}")
+    with pytest.raises(FailpointHit):
+        _promote(lake, 2, 1, "p2")
+    assert _promote(lake, 2, 1, "p2") == {"promoted": True, "champion": 2, "previous": 1}
+    assert _state(lake) == (2, 1, [("promote", 0, 1), ("promote", 1, 2)])
+    tags = registry.version_info(NAME, 2)["tags"]
+    assert tags["airloop.promoted_from"] == "1"
+
+
+def test_a_promote_retry_after_a_completed_flip_never_undoes_a_later_rollback(lake) -> None:
+    _bad_v2_previous_v1(lake)
+    promotion.rollback(lake, NAME, "v2 is bad", AT, "r1")
+    before = _state(lake)
+    # The promote task of v2 was marked failed after it had finished; Airflow retries it.
+    assert _promote(lake, 2, 1, "p2")["champion"] == 2  # the recorded outcome, replayed
+    assert _state(lake) == before  # champion still 1, no second entry under p2
+    assert ledger.entry(lake, "p2")["action"] == "promote"
+
+
+def test_a_crashed_promotion_is_finished_before_a_new_rollback_computes_its_target(
+    lake, monkeypatch
+) -> None:
+    _promote(lake, 1, None, "p1")
+    _fail_at(monkeypatch, "promote.after_alias")
+    with pytest.raises(FailpointHit):
+        _promote(lake, 2, 1, "p2")
+    promotion.rollback(lake, NAME, "v2 is bad", AT, "r1")
+    assert _state(lake) == (1, 2, [("promote", 0, 1), ("promote", 1, 2), ("rollback", 2, 1)])
+
+
+def test_a_champion_moved_outside_airloop_is_kept_and_ledgered(lake) -> None:
+    _promote(lake, 1, None, "p1")
+    registry.set_alias(NAME, registry.CHAMPION, 3)  # someone in the MLflow UI
+    result = _promote(lake, 2, 1, "p2")
+    assert result["promoted"] is False and result["champion"] == 3
+    assert _state(lake)[0] == 3 and ledger.entry(lake, "p2")["action"] == "inconclusive"
+
+
+def test_rollback_refuses_what_cannot_happen(lake) -> None:
+    with pytest.raises(promotion.PromotionError, match="no previous champion"):
+        promotion.rollback(lake, NAME, "why", AT, "r0")
+    _promote(lake, 1, None, "p1")
+    with pytest.raises(promotion.PromotionError, match="no version 9"):
+        promotion.rollback(lake, NAME, "why", AT, "r0", to_version=9)
+    with pytest.raises(promotion.PromotionError, match="already the champion"):
+        promotion.rollback(lake, NAME, "why", AT, "r0", to_version=1)
+    with pytest.raises(promotion.PromotionError, match="needs a reason"):
+        promotion.rollback(lake, NAME, "  ", AT, "r0", to_version=2)
