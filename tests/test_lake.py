@@ -151,6 +151,9 @@ def test_a_killed_publishers_lock_is_taken_back_by_its_retry_and_broken_after_it
     tmp_path,
 ) -> None:
     import json
+    import socket
+    import subprocess
+    import sys
     import time
 
     from airloop.core import locks
@@ -163,3 +166,11 @@ def test_a_killed_publishers_lock_is_taken_back_by_its_retry_and_broken_after_it
     path.write_text(json.dumps({"owner": "run-a", "expires": time.time() - 1}))
     locks.acquire(path, "run-b", wait_s=0.3)  # lease expired: broken
     assert json.loads(path.read_text())["owner"] == "run-b"
+    # A holder on this host whose process is gone (kill -9, then a manual re-run): broken now.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    held = {"owner": "run-c", "expires": time.time() + 600, "host": socket.gethostname(),
+            "pid": int(dead.stdout)}  # fmt: skip
+    path.write_text(json.dumps(held))
+    locks.acquire(path, "run-d", wait_s=0.3)
+    assert json.loads(path.read_text())["owner"] == "run-d"

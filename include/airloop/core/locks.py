@@ -3,9 +3,10 @@
 A lock is one object created exclusively (:func:`~airloop.core.storage.create_exclusive`: a hard
 link locally, ``If-None-Match: *`` on S3) holding its owner and lease expiry. The owner is the
 Airflow run id, so the retry of a run that was killed holding the lock takes it straight back;
-anyone else waits, and breaks the lock only once its lease has expired. Leases are wall-clock
-time (the lock is infrastructure, not task logic): far longer than any publish, so a live holder
-is never broken in practice — and a broken lease is logged.
+anyone else waits, and breaks the lock once its holder is known dead (same host, its process
+gone: a ``kill -9`` followed by a manual re-run) or once its lease has expired (another host).
+Leases are wall-clock time (the lock is infrastructure, not task logic), far longer than any
+publish, so a live holder is never broken in practice; a broken lock is logged.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -35,13 +37,27 @@ def _read(path: Any) -> dict[str, Any] | None:
         return None
 
 
+def _holder_dead(held: dict[str, Any]) -> bool:
+    """True when the holder ran on this host and its process no longer exists."""
+    if held.get("host") != socket.gethostname() or not isinstance(held.get("pid"), int):
+        return False
+    try:
+        os.kill(held["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, under another user
+        return False
+    return False
+
+
 def acquire(path: Any, owner: str, lease_s: float = LEASE_S, wait_s: float | None = None) -> None:
     """Hold ``path`` for ``owner``; wait up to ``wait_s`` (default: one lease plus a minute)."""
     wait = lease_s + 60 if wait_s is None else wait_s
     deadline = time.monotonic() + wait
     pause = 0.05
     while True:
-        body = json.dumps({"owner": owner, "expires": time.time() + lease_s}).encode()
+        body = json.dumps({"owner": owner, "expires": time.time() + lease_s,
+                           "host": socket.gethostname(), "pid": os.getpid()}).encode()  # fmt: skip
         if create_exclusive(path, body):
             return
         held = _read(path)
@@ -50,8 +66,8 @@ def acquire(path: Any, owner: str, lease_s: float = LEASE_S, wait_s: float | Non
         if held["owner"] == owner:  # our own earlier try, killed while holding it
             atomic_write_bytes(path, body)
             return
-        if held["expires"] < time.time():
-            log.warning("Breaking %s: %s's lease expired", path, held["owner"])
+        if held["expires"] < time.time() or _holder_dead(held):
+            log.warning("Breaking %s: %s is gone or its lease expired", path, held["owner"])
             if _read(path) == held:  # still the stale holder's, not a new one's
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
