@@ -16,6 +16,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_port_block(size: int) -> int:
+    """The first of ``size`` consecutive loopback ports nobody listens on (the local S3 uses 8)."""
+    import random
+
+    for _ in range(200):
+        first = random.randint(20000, 30000)  # below Linux's ephemeral range: no client clashes
+        socks = []
+        try:
+            for port in range(first, first + size):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError(f"no {size} consecutive free ports")
+
+
 HOUR_CSV = SHARED / "datasets" / "bike_sharing" / "hour.csv"
 
 

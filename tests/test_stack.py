@@ -24,7 +24,7 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from _support import REPO, _Environ, free_port, http_json, platform_env
+from _support import REPO, _Environ, free_port_block, http_json, platform_env
 from airloop.platform import embedded, health, processes, stack, stack_setup
 from airloop.platform.rest import AirflowClient
 from airloop.platform.runner import wait_for
@@ -93,7 +93,7 @@ def live(tmp_path_factory) -> Stack:
     env = platform_env(tmp_path_factory.mktemp("stack"), _spec_changes())
     env.update(
         AIRLOOP_STACK_NAME=f"airloop_t{os.getpid()}",
-        AIRLOOP_S3_PORT=str(free_port()),
+        AIRLOOP_S3_PORT=str(free_port_block(8)),  # SeaweedFS uses the port and the next 7
         AIRLOOP_REDIS_URL="redis://127.0.0.1:6379/11",
         AIRLOOP_TASK_HEARTBEAT_TIMEOUT="20",  # notice a killed worker within the test's patience
     )
@@ -295,7 +295,7 @@ def test_s3_stopped_mid_ingest_fails_clearly_publishes_nothing_and_reruns(live: 
     path = f"/api/v2/dags/{ingest}/dagRuns/{quote(run_id, safe='')}/taskInstances/land_raw"
     wait_for(lambda: live.client.get(path)["state"] in ("running", "success"), 300, every_s=0.2)
     s3 = live.record("s3")
-    os.killpg(s3.pgid, signal.SIGTERM)  # a clean stop: it saves its objects first
+    os.killpg(s3.pgid, signal.SIGTERM)  # what `airloop down` sends (the objects are on disk)
     wait_for(lambda: not processes.record_alive(s3), 30)
 
     finished = live.client.wait_for_run(ingest, run_id, 600)

@@ -1,19 +1,14 @@
-"""The stack profile's configuration and its local S3, without starting the stack."""
+"""The stack profile's configuration, without starting the stack (its S3: test_local_s3_server)."""
 
 from __future__ import annotations
 
 import configparser
 import json
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from _support import free_port
-from airloop.platform import airflow_config, secrets, stack, stack_setup
-from airloop.platform.runner import wait_for
+from airloop.platform import airflow_config, secrets, stack
 from airloop.settings import load_settings
 
 
@@ -71,35 +66,6 @@ def test_secrets_files_from_older_versions_gain_the_missing_keys(tmp_path: Path)
     assert values["admin_password"] == "kept" and len(values["serving_token"]) > 30
     assert secrets.load_or_create(path) == values  # stable once created
     assert path.stat().st_mode & 0o777 == 0o600
-
-
-def test_local_s3_keeps_objects_across_a_stop(tmp_path: Path) -> None:
-    port, state = free_port(), tmp_path / "s3.pkl"
-    config = stack.load_stack({"AIRLOOP_S3_PORT": str(port), "AIRLOOP_STACK_NAME": "keep"})
-    keys = {"s3_access_key": "k", "s3_secret_key": "s"}
-    argv = [sys.executable, "-m", "airloop.platform.local_s3", "--port", str(port),
-            "--state", str(state)]  # fmt: skip
-
-    def start() -> subprocess.Popen:
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        stack_setup.ensure_bucket(config, keys, timeout_s=60)
-        return proc
-
-    proc = start()
-    try:
-        client = stack_setup.s3_client(config, keys)
-        client.put_object(Bucket=config.bucket, Key="lake/a.txt", Body=b"kept")
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0 and state.exists()
-        with pytest.raises(Exception, match="Could not connect to the endpoint URL"):
-            client.list_objects_v2(Bucket=config.bucket)
-        proc = start()
-        body = client.get_object(Bucket=config.bucket, Key="lake/a.txt")["Body"].read()
-        assert body == b"kept"
-        wait_for(lambda: proc.poll() is None, 5)
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_airflow_users_come_from_the_environment_with_generated_passwords(

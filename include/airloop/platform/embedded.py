@@ -200,7 +200,7 @@ def up(
     for name in names:
         records.append(start_service(settings, name, profile))
         if name == "s3":
-            _ensure_bucket(settings)
+            _ensure_bucket(settings, records[-1])
     progress(f"Started {', '.join(names)}; waiting until healthy (logs: {settings.logs_dir})…")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -233,14 +233,17 @@ def start_service(
     return processes.spawn(name, argv, service_env(settings, profile), log, settings.run_dir)
 
 
-def _ensure_bucket(settings: Settings) -> None:
+def _ensure_bucket(settings: Settings, server: processes.ProcessRecord | None = None) -> None:
+    """Wait for the S3 endpoint (``server``: the local one we just started) and the bucket."""
     from airloop.platform import stack_setup
 
+    alive = (lambda: processes.record_alive(server)) if server else None
     try:
-        stack_setup.ensure_bucket(stack.load_stack(), installation_secrets(settings))
+        stack_setup.ensure_bucket(stack.load_stack(), installation_secrets(settings), alive=alive)
     except stack_setup.SetupError as exc:
         down(settings, progress=lambda _msg: None)
-        raise PlatformError(str(exc)) from exc
+        where = f"; its log {server.log}:\n{_tail(Path(server.log))}" if server else ""
+        raise PlatformError(f"{exc}{where}") from exc
 
 
 def down(settings: Settings, progress: Callable[[str], None] = print) -> processes.StopReport:

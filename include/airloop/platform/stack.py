@@ -10,8 +10,9 @@ Everything is configured from the environment (defaults fit this machine's loopb
 - ``AIRLOOP_PG_ADMIN_URL``  a role allowed to create roles and databases (setup only);
 - ``AIRLOOP_STACK_NAME``    prefix of databases, roles, Celery queue and bucket (``airloop``);
 - ``AIRLOOP_REDIS_URL``     the Celery broker;
-- ``AIRLOOP_S3_ENDPOINT``   an S3-compatible endpoint (MinIO, AWS); unset → a local moto server
-  on ``AIRLOOP_S3_PORT`` (``local_s3``: a development stand-in, snapshotted to the state folder);
+- ``AIRLOOP_S3_ENDPOINT``   an S3-compatible endpoint (MinIO, AWS); unset → a local SeaweedFS
+  server (``seaweed``) on ``AIRLOOP_S3_PORT`` and the 7 ports after it, objects on disk in the
+  state folder, accepting only the installation's generated key;
 - ``AIRLOOP_S3_BUCKET``, ``AIRLOOP_S3_ACCESS_KEY``/``AIRLOOP_S3_SECRET_KEY`` for an external S3;
 - ``AIRLOOP_CELERY_WORKERS`` (2) and ``AIRLOOP_CELERY_CONCURRENCY`` (2) per worker.
 """
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from airloop.platform import seaweed
 from airloop.settings import Settings, _int
 
 
@@ -37,7 +39,7 @@ class StackConfig:
     name: str
     pg_admin_url: str
     redis_url: str
-    s3_endpoint: str | None  # None → run the local moto server
+    s3_endpoint: str | None  # None → run the local SeaweedFS server
     s3_port: int
     bucket: str
     workers: int
@@ -84,13 +86,17 @@ def load_stack(env: Mapping[str, str] | None = None) -> StackConfig:
             f"AIRLOOP_STACK_NAME={name!r}: use 1-31 lower-case letters, digits or '_', "
             "starting with a letter (it names databases, roles and a queue)"
         )
+    s3_endpoint = env.get("AIRLOOP_S3_ENDPOINT") or None
+    s3_port = _int(env, "AIRLOOP_S3_PORT", 5002)
+    if s3_endpoint is None:
+        seaweed.ports(s3_port)  # ValueError when the port block does not fit
     return StackConfig(
         name=name,
         pg_admin_url=env.get("AIRLOOP_PG_ADMIN_URL")
         or "postgresql://postgres@127.0.0.1:5432/postgres",
         redis_url=env.get("AIRLOOP_REDIS_URL") or "redis://127.0.0.1:6379/0",
-        s3_endpoint=env.get("AIRLOOP_S3_ENDPOINT") or None,
-        s3_port=_int(env, "AIRLOOP_S3_PORT", 5002),
+        s3_endpoint=s3_endpoint,
+        s3_port=s3_port,
         bucket=env.get("AIRLOOP_S3_BUCKET") or f"{name.replace('_', '-')}-lake",
         workers=max(1, _int(env, "AIRLOOP_CELERY_WORKERS", 2)),
         concurrency=max(1, _int(env, "AIRLOOP_CELERY_CONCURRENCY", 2)),
@@ -164,10 +170,11 @@ def env(settings: Settings, stack: StackConfig, secrets: Mapping[str, str]) -> d
 def service_argv(settings: Settings, stack: StackConfig, secrets: Mapping[str, str], name: str,
                  bin_dir: Path) -> list[str] | None:  # fmt: skip
     """The command of a stack-specific service; None when it is common to both profiles."""
-    if name == "s3":
-        state = settings.home / "s3" / "moto-state.pkl"
-        return [sys.executable, "-m", "airloop.platform.local_s3", "--host",
-                settings.host, "--port", str(stack.s3_port), "--state", str(state)]  # fmt: skip
+    if name == "s3":  # the S3 key it accepts comes from the service env (AWS_ACCESS_KEY_ID, ...)
+        return [
+            *(sys.executable, "-m", "airloop.platform.seaweed", "--dir", str(settings.home / "s3")),
+            *("--host", settings.host, "--port", str(stack.s3_port)),
+        ]
     if name == "mlflow":
         backend = stack.pg_url(stack.mlflow_db, secrets["mlflow_db_password"], stack.mlflow_db)
         return [

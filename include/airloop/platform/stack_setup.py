@@ -7,7 +7,7 @@ databases and buckets are kept.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from airloop.platform.stack import StackConfig, s3_credentials
@@ -84,28 +84,61 @@ def s3_client(stack: StackConfig, secrets: Mapping[str, str]) -> Any:
     )
 
 
-def ensure_bucket(stack: StackConfig, secrets: Mapping[str, str], timeout_s: float = 60) -> None:
-    """Create the lake bucket unless it exists, waiting for the endpoint to answer."""
-    from botocore.exceptions import ClientError, EndpointConnectionError
+def wait_ready(
+    stack: StackConfig,
+    secrets: Mapping[str, str],
+    timeout_s: float = 60,
+    alive: Callable[[], bool] | None = None,
+) -> float:
+    """Poll a signed ListBuckets until the endpoint answers it; returns the seconds waited.
+
+    A refused connection or a 5xx (SeaweedFS opens its S3 port a moment before its filer is
+    connected) means "not yet"; a refused key means never. ``alive`` False (the local server's
+    process exited) stops the wait at once.
+    """
+    from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
     client = s3_client(stack, secrets)
-    deadline = time.monotonic() + timeout_s
+    start = time.monotonic()
     while True:
         try:
-            client.head_bucket(Bucket=stack.bucket)
-            return
-        except EndpointConnectionError as exc:
-            if time.monotonic() > deadline:
-                raise SetupError(f"S3 endpoint {stack.endpoint} does not answer: {exc}") from exc
-            time.sleep(0.5)
+            client.list_buckets()
+            return time.monotonic() - start
+        except (EndpointConnectionError, ConnectionClosedError) as exc:
+            last: Exception = exc
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code not in ("404", "NoSuchBucket", "NotFound"):
-                raise SetupError(
-                    f"S3 bucket {stack.bucket!r} at {stack.endpoint}: {code} ({exc})"
-                ) from exc
-            client.create_bucket(Bucket=stack.bucket)
-            return
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) < 500:
+                code = exc.response.get("Error", {}).get("Code")
+                raise SetupError(f"S3 endpoint {stack.endpoint} refused the stack's key: "
+                                 f"{code} ({exc})") from exc  # fmt: skip
+            last = exc
+        if alive is not None and not alive():
+            raise SetupError(f"the local S3 server exited before {stack.endpoint} answered")
+        if time.monotonic() - start > timeout_s:
+            raise SetupError(f"S3 endpoint {stack.endpoint} does not answer: {last}") from last
+        time.sleep(0.25)
+
+
+def ensure_bucket(
+    stack: StackConfig,
+    secrets: Mapping[str, str],
+    timeout_s: float = 60,
+    alive: Callable[[], bool] | None = None,
+) -> None:
+    """Create the lake bucket unless it exists, once the endpoint answers (``wait_ready``)."""
+    from botocore.exceptions import ClientError
+
+    wait_ready(stack, secrets, timeout_s, alive)
+    client = s3_client(stack, secrets)
+    try:
+        client.head_bucket(Bucket=stack.bucket)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code not in ("404", "NoSuchBucket", "NotFound"):
+            raise SetupError(
+                f"S3 bucket {stack.bucket!r} at {stack.endpoint}: {code} ({exc})"
+            ) from exc
+        client.create_bucket(Bucket=stack.bucket)
 
 
 def _redacted(url: str) -> str:
