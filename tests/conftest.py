@@ -64,58 +64,31 @@ def airflow_db() -> Path:
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint():
-    """A local S3-compatible server (moto) on loopback; stops with the session."""
-    import subprocess
-    import time
-    import urllib.request
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory):
+    """The stack's own S3 server (SeaweedFS, objects on disk) on loopback, for the session."""
+    from _seaweed import seaweed_server
 
-    from _support import free_port
-
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                pytest.fail("moto S3 server did not start")
-            time.sleep(0.2)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
+    for server in seaweed_server(tmp_path_factory.mktemp("s3")):
+        server.start()
+        yield server
 
 
 @pytest.fixture
-def s3_lake(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch):
+def s3_lake(s3_endpoint, monkeypatch: pytest.MonkeyPatch):
     """A fresh bucket; the aws_default connection and AIRLOOP_LAKE_URI point at it."""
     import json
     import uuid
 
-    import boto3
+    from _seaweed import KEYS
 
     bucket = f"lake-{uuid.uuid4().hex[:8]}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = s3_endpoint.client()
     client.create_bucket(Bucket=bucket)
     conn = {
         "conn_type": "aws",
-        "login": "testing",
-        "password": "testing",
-        "extra": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"},
+        "login": KEYS["s3_access_key"],
+        "password": KEYS["s3_secret_key"],
+        "extra": {"endpoint_url": s3_endpoint.config.endpoint, "region_name": "us-east-1"},
     }
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(conn))
     monkeypatch.setenv("AIRLOOP_LAKE_URI", f"s3://aws_default@{bucket}/lake")

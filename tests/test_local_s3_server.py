@@ -10,97 +10,21 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from _support import free_port_block
-from airloop.platform import seaweed, stack, stack_setup
-
-KEYS = {"s3_access_key": "airlooptest", "s3_secret_key": "s3cret-for-tests-only"}
-
-
-@dataclass
-class Server:
-    root: Path
-    port: int
-    proc: subprocess.Popen | None = None
-
-    @property
-    def config(self) -> stack.StackConfig:
-        return stack.load_stack({"AIRLOOP_S3_PORT": str(self.port), "AIRLOOP_STACK_NAME": "t"})
-
-    def start(self) -> float:
-        """Start and wait until a signed ListBuckets answers; returns the seconds it took."""
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": KEYS["s3_access_key"],
-               "AWS_SECRET_ACCESS_KEY": KEYS["s3_secret_key"]}  # fmt: skip
-        log = open(self.root / "server.log", "ab")  # noqa: SIM115 - the child keeps it open
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "airloop.platform.seaweed", "--dir", str(self.root),
-             "--port", str(self.port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        alive = lambda: self.proc.poll() is None  # noqa: E731
-        return stack_setup.wait_ready(self.config, KEYS, timeout_s=90, alive=alive)
-
-    def client(self, secret: str | None = None, signed: bool = True):
-        import boto3
-        from botocore import UNSIGNED
-        from botocore.config import Config
-
-        if signed and secret is None:
-            return stack_setup.s3_client(self.config, KEYS)
-        return boto3.client(
-            "s3", endpoint_url=self.config.endpoint, region_name="us-east-1",
-            aws_access_key_id=KEYS["s3_access_key"], aws_secret_access_key=secret or "x",
-            config=Config(signature_version=UNSIGNED) if not signed else None,
-        )  # fmt: skip
-
-    def signal_group(self, sig: int, timeout_s: float = 30) -> float:
-        """Signal the launcher's whole group (what ``airloop down`` does); seconds until gone."""
-        assert self.proc is not None
-        start = time.monotonic()
-        os.killpg(self.proc.pid, sig)
-        self.proc.wait(timeout=timeout_s)
-        while weed_pids(self.root):  # the child too, not only the launcher
-            assert time.monotonic() - start < timeout_s, "weed outlived its launcher"
-            time.sleep(0.1)
-        return time.monotonic() - start
-
-
-def weed_pids(root: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if f"-dir={root}/data".encode() in cmdline and state not in ("Z", "X"):
-            found.append(int(entry.name))
-    return found
-
-
-def _server(tmp: Path) -> Iterator[Server]:
-    server = Server(tmp, free_port_block(seaweed.PORT_SPAN))
-    try:
-        yield server
-    finally:
-        if server.proc and server.proc.poll() is None:
-            server.signal_group(signal.SIGKILL)
+from _seaweed import KEYS, Server, seaweed_server
+from airloop.platform import seaweed, stack
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory) -> Iterator[Server]:
-    for server in _server(tmp_path_factory.mktemp("s3")):
+    for server in seaweed_server(tmp_path_factory.mktemp("s3")):
         server.start()
-        stack_setup.ensure_bucket(server.config, KEYS)
         yield server
 
 
@@ -119,9 +43,8 @@ def test_the_weed_binary_comes_from_the_environment_and_ports_are_one_block() ->
 
 @pytest.mark.stack
 def test_an_acknowledged_object_survives_kill_9_and_a_restart(tmp_path: Path) -> None:
-    for server in _server(tmp_path):
+    for server in seaweed_server(tmp_path):
         first = server.start()
-        stack_setup.ensure_bucket(server.config, KEYS)
         server.client().put_object(Bucket=server.config.bucket, Key="lake/a.bin", Body=b"kept")
         server.signal_group(signal.SIGKILL)  # no chance to flush or shut down cleanly
         again = server.start()
@@ -187,8 +110,10 @@ def test_create_exclusive_through_object_storage_path(running: Server, monkeypat
     extra = {"endpoint_url": running.config.endpoint, "region_name": "us-east-1"}
     conn = {"conn_type": "aws", "login": KEYS["s3_access_key"],
             "password": KEYS["s3_secret_key"], "extra": extra}  # fmt: skip
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(conn))
-    path = ObjectStoragePath(f"s3://aws_default@{running.config.bucket}/lake/locks/day.json")
+    # Its own connection id: Airflow caches a filesystem per id for the process, and this
+    # server is gone after this module (an aws_default cached here broke later s3:// tests).
+    monkeypatch.setenv("AIRFLOW_CONN_LOCAL_S3_TEST", json.dumps(conn))
+    path = ObjectStoragePath(f"s3://local_s3_test@{running.config.bucket}/lake/locks/day.json")
     assert create_exclusive(path, b'{"owner": "a"}') is True
     assert create_exclusive(path, b'{"owner": "b"}') is False
     assert json.loads(path.read_bytes()) == {"owner": "a"}

@@ -13,6 +13,10 @@ from typing import Any
 from airloop.platform.stack import StackConfig, s3_credentials
 
 
+# Outside the lake prefix, so no pipeline ever lists it.
+READY_PROBE_KEY = "_airloop/ready-probe"
+
+
 class SetupError(RuntimeError):
     """A backing service is missing or refused the setup; the message says which and how."""
 
@@ -124,10 +128,18 @@ def ensure_bucket(
     secrets: Mapping[str, str],
     timeout_s: float = 60,
     alive: Callable[[], bool] | None = None,
-) -> None:
-    """Create the lake bucket unless it exists, once the endpoint answers (``wait_ready``)."""
+) -> float:
+    """Create the lake bucket unless it exists, once the endpoint answers (``wait_ready``),
+    then write and read back a probe object; returns the seconds it all took.
+
+    The probe is what "ready" means for the lake: SeaweedFS answers ListBuckets as soon as its
+    filer is up, but until the volume server's first heartbeat reaches the master, writes and
+    reads of existing objects fail with InternalError (seen right after a ``kill -9`` restart).
+    On real S3 the probe proves the key may write, not only list.
+    """
     from botocore.exceptions import ClientError
 
+    start = time.monotonic()
     wait_ready(stack, secrets, timeout_s, alive)
     client = s3_client(stack, secrets)
     try:
@@ -139,6 +151,23 @@ def ensure_bucket(
                 f"S3 bucket {stack.bucket!r} at {stack.endpoint}: {code} ({exc})"
             ) from exc
         client.create_bucket(Bucket=stack.bucket)
+    while True:
+        try:
+            client.put_object(Bucket=stack.bucket, Key=READY_PROBE_KEY, Body=b"ready")
+            client.get_object(Bucket=stack.bucket, Key=READY_PROBE_KEY)["Body"].read()
+            return time.monotonic() - start
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if status < 500:
+                raise SetupError(f"S3 bucket {stack.bucket!r} at {stack.endpoint} refused a "
+                                 f"write and read-back of {READY_PROBE_KEY}: {exc}") from exc  # fmt: skip
+            if alive is not None and not alive():
+                raise SetupError(f"the local S3 server exited before {stack.endpoint} "
+                                 "took writes") from exc  # fmt: skip
+            if time.monotonic() - start > timeout_s:
+                raise SetupError(f"S3 bucket {stack.bucket!r} at {stack.endpoint} does not take "
+                                 f"writes after {timeout_s:.0f} s: {exc}") from exc  # fmt: skip
+        time.sleep(0.25)
 
 
 def _redacted(url: str) -> str:
