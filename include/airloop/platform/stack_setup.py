@@ -12,7 +12,6 @@ from typing import Any
 
 from airloop.platform.stack import StackConfig, s3_credentials
 
-
 # Outside the lake prefix, so no pipeline ever lists it.
 READY_PROBE_KEY = "_airloop/ready-probe"
 
