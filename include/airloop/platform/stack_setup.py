@@ -158,8 +158,10 @@ def ensure_bucket(
         except ClientError as exc:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if status < 500:
-                raise SetupError(f"S3 bucket {stack.bucket!r} at {stack.endpoint} refused a "
-                                 f"write and read-back of {READY_PROBE_KEY}: {exc}") from exc  # fmt: skip
+                raise SetupError(
+                    f"S3 bucket {stack.bucket!r} at {stack.endpoint} refused a write and "
+                    f"read-back of {READY_PROBE_KEY}: {exc}"
+                ) from exc
             if alive is not None and not alive():
                 raise SetupError(f"the local S3 server exited before {stack.endpoint} "
                                  "took writes") from exc  # fmt: skip
