@@ -133,3 +133,41 @@ def test_rollback_refuses_what_cannot_happen(lake) -> None:
         promotion.rollback(lake, NAME, "why", AT, "r0", to_version=1)
     with pytest.raises(promotion.PromotionError, match="needs a reason"):
         promotion.rollback(lake, NAME, "  ", AT, "r0", to_version=2)
+
+
+def test_a_retried_monitor_run_gets_back_the_request_its_first_try_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defect 2: the first try dies after creating the retrain request (before the day is
+    committed and the Asset event announced); the retry must return that request as created, so
+    ``apply_policy`` announces it, while any other run still sees it as already requested."""
+    from datetime import date, timedelta
+
+    import pandas as pd
+
+    from airloop.core import monitoring
+    from airloop.spec import load_pipeline
+
+    monkeypatch.setenv("AIRLOOP_FAILPOINT_DIR", str(tmp_path / "fired"))
+    spec = load_pipeline("bike_demand")
+    lake = Lake(tmp_path / "lake", spec.name)
+    first = date(2012, 3, 1)
+    days = [first + timedelta(days=i) for i in range(spec.training.window_days + 1)]
+    for day in days:
+        lake.publish("validated", day, pd.DataFrame({"cnt": [1]}), {"rows": 1})
+    measured = {"date": days[-1].isoformat(), "drift": None, "champion": None}
+
+    _fail_at(monkeypatch, "policy.after_request")
+    with pytest.raises(FailpointHit):
+        monitoring.decide_day(lake, spec, measured, "scheduled__a")
+    [made] = monitoring.requests(lake)
+    assert made["dag_run"] == "scheduled__a" and made["kind"] == "initial"
+    assert monitoring.day_record(lake, days[-1]) is None  # the day was not committed
+
+    record, decision, created = monitoring.decide_day(lake, spec, measured, "scheduled__a")
+    assert created is not None and created["key"] == made["key"]  # announced by the retry
+    assert decision.action == "retrain" and record["decision"]["action"] == "retrain"
+    assert monitoring.requests(lake) == [made]  # no second request
+
+    _, other, none = monitoring.decide_day(lake, spec, measured, "manual__b")
+    assert none is None and other.action == "none"
