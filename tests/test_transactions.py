@@ -171,3 +171,26 @@ def test_a_retried_monitor_run_gets_back_the_request_its_first_try_created(
 
     _, other, none = monitoring.decide_day(lake, spec, measured, "manual__b")
     assert none is None and other.action == "none"
+
+
+def test_a_training_run_left_running_by_a_killed_try_is_ended_by_the_retry(
+    isolated_mlflow: str,
+) -> None:
+    """A try killed before registration leaves its MLflow run RUNNING for ever; the retry of the
+    same Airflow run marks it KILLED and points at the run that replaced it."""
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    name = "killed_try"
+    tags = {"dag_id": f"{name}__train", "airflow_run_id": "scheduled__2012-03-01"}
+    c = registry.client()
+    experiment_id = registry.ensure_experiment(name)
+    left = c.create_run(experiment_id, tags=tags).info.run_id  # what a kill -9 leaves behind
+    other = c.create_run(experiment_id, tags={**tags, "airflow_run_id": "manual__x"}).info.run_id
+    x = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
+    model = LinearRegression().fit(x, [0.0, 1.0, 2.0, 3.0])
+    done = registry.log_and_register(name, model, {}, {"rmse": 0.0}, tags, [], {}, x.head(2))
+    old = c.get_run(left)
+    assert old.info.status == "KILLED" and old.data.tags["airloop.superseded_by"] == done["run_id"]
+    assert c.get_run(done["run_id"]).info.status == "FINISHED"
+    assert c.get_run(other).info.status == "RUNNING"  # another Airflow run's is not touched

@@ -86,7 +86,11 @@ def log_and_register(
     """
     mlflow = _mlflow()
     experiment_id = ensure_experiment(name)
+    stale = _runs_left_running(experiment_id, tags)
     with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
+        for run_id in stale:  # a killed try of this same Airflow run: say so in the MLflow UI
+            client().set_tag(run_id, "airloop.superseded_by", run.info.run_id)
+            client().set_terminated(run_id, status="KILLED")
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
         mlflow.log_metrics(metrics)
         for frame, source, context in datasets:
@@ -116,6 +120,18 @@ def log_and_register(
     failpoint("train.after_register")
     c.set_registered_model_alias(name, CHALLENGER, mv.version)
     return {"version": int(mv.version), "run_id": run.info.run_id}
+
+
+def _runs_left_running(experiment_id: str, tags: dict[str, str]) -> list[str]:
+    """Runs of the same Airflow run (``dag_id`` + ``airflow_run_id`` tags) still RUNNING: a try
+    killed before registering leaves one so, which MLflow never ends by itself."""
+    if not {"dag_id", "airflow_run_id"} <= tags.keys():
+        return []
+    query = (
+        f"tags.dag_id = '{tags['dag_id']}' and tags.airflow_run_id = '{tags['airflow_run_id']}'"
+        " and attributes.status = 'RUNNING'"
+    )
+    return [r.info.run_id for r in client().search_runs([experiment_id], query)]
 
 
 def _log_model(mlflow: Any, model: Any, input_example: Any) -> Any:
