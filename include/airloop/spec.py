@@ -194,6 +194,15 @@ class MonitoringSpec(_Strict):
         return self
 
 
+class ReconcileSpec(_Strict):
+    """The reconciler DAG: re-announces what a lost Asset event left undone (core.reconcile)."""
+
+    schedule: str | None = "@hourly"
+    grace_minutes: int = Field(30, ge=0)  # younger work may still have its event in flight
+    lookback_days: int = Field(7, ge=1)  # data days before the newest validated day
+    temp_max_age_minutes: int = Field(60, ge=1)  # older temporary files are a killed writer's
+
+
 # history: an older version beats the champion on recent data (champion_history_report).
 NotifyEvent = Literal["quarantine", "drift", "promotion", "rejection", "failure", "history"]
 
@@ -238,6 +247,7 @@ class PipelineSpec(_Strict):
     training: TrainingSpec = TrainingSpec()
     promotion: PromotionSpec | None = None
     monitoring: MonitoringSpec = MonitoringSpec()
+    reconcile: ReconcileSpec = ReconcileSpec()
     notify: NotifySpec = NotifySpec()
 
     @model_validator(mode="after")

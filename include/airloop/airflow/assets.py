@@ -34,3 +34,9 @@ def retrain_requests_made(pipeline: str) -> AssetAlias:
 def predictions(pipeline: str) -> Asset:
     """New predictions partitions (extra: date, model version, ``scored``)."""
     return Asset(uri=f"x-airloop://{pipeline}/predictions", name=f"{pipeline}.predictions")
+
+
+def reconciled(pipeline: str) -> AssetAlias:
+    """The reconciler's outlet: it re-emits ``validated``, ``predictions`` or ``retrain_request``
+    events only for the work a lost event left undone."""
+    return AssetAlias(f"{pipeline}.reconciled")

@@ -85,12 +85,7 @@ def apply_policy(pipeline: str, measured: list[dict[str, Any]]) -> list[dict[str
     log.info("Report index: %s", index)
     requests_made = assets.retrain_requests_made(pipeline)
     if to_request and requests_made in (context["task"].outlets or []):
-        latest = to_request[-1]
-        extra = {
-            "key": latest["key"], "date": latest["window"][1],
-            "window_days": latest["window_days"], "reason": latest["reason"],
-            "kind": latest["kind"],
-        }  # fmt: skip
+        extra = monitoring.request_event(to_request[-1])
         # Announced by this task through an AssetAlias: a separate task with the Asset as its
         # outlet cost a task process every day, only to skip itself on most days. Airflow
         # publishes the event only when the task succeeds, after the request and day record.

@@ -154,6 +154,16 @@ def _file(lake: Lake, kind: str, key: str) -> Any:
     return lake.base / "retrain" / kind / f"{ledger.entry_key(key)}.json"
 
 
+def request_path(lake: Lake, key: str) -> Any:
+    return _file(lake, "requests", key)
+
+
+def request_event(request: dict[str, Any]) -> dict[str, Any]:
+    """The extra of the ``retrain_request`` Asset event that announces ``request``."""
+    keys = ("key", "window_days", "reason", "kind")
+    return {**{k: request[k] for k in keys}, "date": request["window"][1]}
+
+
 def requests(lake: Lake) -> list[dict[str, Any]]:
     folder = lake.base / "retrain" / "requests"
     if not folder.exists():
@@ -175,7 +185,7 @@ def create_request(lake: Lake, request: dict[str, Any]) -> bool:
 
 
 def request(lake: Lake, key: str) -> dict[str, Any] | None:
-    path = _file(lake, "requests", key)
+    path = request_path(lake, key)
     return json.loads(path.read_bytes()) if path.exists() else None
 
 
