@@ -76,8 +76,9 @@ class Loop:
         self.platform = runner.platform_running(settings) if on_platform is None else on_platform
         self.mode = "platform" if self.platform else "in-process"
         if self.platform:  # the Asset chain runs on the scheduler only if its DAGs are active
-            runner.unpause(settings, [self.spec.dag_id(s) for s in ("score", "monitor", "train",
-                                                                   "reconcile")])
+            runner.unpause(
+                settings, [self.spec.dag_id(s) for s in ("score", "monitor", "train", "reconcile")]
+            )
             # Each day's outcome names the champion: read from the platform's registry.
             os.environ.setdefault("MLFLOW_TRACKING_URI", settings.mlflow_url)
             # This process mostly waits on the scheduler: import the readers meanwhile. Imported
