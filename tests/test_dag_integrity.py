@@ -57,11 +57,11 @@ def test_a_task_process_builds_only_its_own_dag(monkeypatch) -> None:
 
     from airloop.airflow.factory import build_pipeline_dags
 
-    assert len(build_pipeline_dags("bike_demand")) == 5  # the dag-processor: all of them
+    assert len(build_pipeline_dags("bike_demand")) == 6  # the dag-processor: all of them
     monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "bike_demand__score")
     assert list(build_pipeline_dags("bike_demand")) == ["bike_demand__score"]
     monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "not_ours")
-    assert len(build_pipeline_dags("bike_demand")) == 5
+    assert len(build_pipeline_dags("bike_demand")) == 6
 
 
 def test_tasks_returning_a_dict_push_one_xcom(dagbag) -> None:

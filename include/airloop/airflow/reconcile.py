@@ -27,7 +27,7 @@ def _days_extra(days: list[str]) -> dict[str, Any]:
     return {"date": days[-1], "dates": days, "reconciled": True}
 
 
-@task
+@task(multiple_outputs=False)
 def reconcile(pipeline: str) -> dict[str, Any]:
     """Find stalled days and unclaimed requests, announce them again, remove stale temp files.
 
