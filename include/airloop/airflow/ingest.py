@@ -97,11 +97,14 @@ def _publish_task(pipeline: str) -> Any:
     def publish_validated(pipeline: str, landed: dict[str, Any], summary: dict[str, Any]) -> dict:
         """Commit the validated partition and announce it with an Asset event."""
         from airloop.core import ingest
+        from airloop.core.failpoints import failpoint
 
         spec, lake, day, context = _setup(pipeline)
         manifest = ingest.publish_validated(lake, spec, day, landed, context["run_id"])
         if landed.get("replay"):
             ingest.mark_replayed(lake, day, landed, context["run_id"], summary["status"])
+        # A test holds the task here to stop the scheduler before the event is queued.
+        failpoint("ingest.before_event")
         context["outlet_events"][assets.validated(pipeline)].extra = {
             "partition": manifest["uri"],
             "date": manifest["date"],
