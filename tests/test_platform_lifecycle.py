@@ -107,16 +107,26 @@ def test_up_run_a_dag_up_again_recover_and_down(platform_env: dict[str, str]) ->
     assert again.returncode == 0 and "already running" in again.stdout
     assert embedded.status(settings).services == pids_before
 
-    # A crashed service: `make up` notices, cleans up and starts a healthy platform again.
+    # A crashed service: `airloop status` names it, `make up` starts it alone again.
     os.killpg(pids_before["triggerer"], signal.SIGKILL)
     deadline = time.monotonic() + 15
     while embedded.status(settings).services["triggerer"] is not None:
         assert time.monotonic() < deadline, "killed triggerer still reported running"
         time.sleep(0.2)
     assert not embedded.status(settings).healthy
+    exe = str(Path(sys.executable).parent / "airloop")
+    told = subprocess.run([exe, "status"], env=platform_env, capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+    assert told.returncode == 1 and "DOWN (airloop up restarts it)" in told.stdout, told.stdout
+    assert [ln.split()[0] for ln in told.stdout.splitlines() if "DOWN" in ln] == ["triggerer"]
     recovered = _make("up", platform_env)
     assert recovered.returncode == 0, recovered.stdout[-3000:] + recovered.stderr[-3000:]
-    assert embedded.status(settings).healthy
+    assert "Restarting what is down: triggerer; the rest keeps running." in recovered.stdout
+    after = embedded.status(settings)
+    assert after.healthy
+    assert after.services["triggerer"] not in (None, pids_before["triggerer"])
+    assert {k: v for k, v in after.services.items() if k != "triggerer"} == {
+        k: v for k, v in pids_before.items() if k != "triggerer"}  # fmt: skip
 
     records_before = processes.read_records(settings.run_dir)
     every_pid_seen = embedded.status(settings).pids

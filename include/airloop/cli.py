@@ -43,7 +43,9 @@ def _print_status(settings: Settings, as_json: bool) -> int:
         )
         return 0 if st.healthy else 1
     for name, pid in st.services.items():
-        print(f"  {name:<16} {'running, pid ' + str(pid) if pid else 'stopped'}")
+        print(
+            f"  {name:<16} {'running, pid ' + str(pid) if pid else 'DOWN (airloop up restarts it)'}"
+        )
     print(f"  Airflow health: {st.airflow_components or 'not answering'}")
     print(f"  MLflow health:  {'ok' if st.mlflow_healthy else 'not answering'}")
     print(f"  Model server:   {'ok' if st.serving_healthy else 'not answering'}")

@@ -2,11 +2,13 @@
 
 Profiles: ``embedded`` (default: Airflow on SQLite with LocalExecutor, MLflow on SQLite, the model
 server; no external services) and ``stack`` (PostgreSQL, Celery on Redis, S3; see ``stack``).
-``up`` is idempotent: a healthy platform is left alone; a partial one is stopped and restarted.
+``up`` is idempotent: a healthy platform is left alone; in a partial one, only the services that
+are down are started again (what keeps running, with its in-flight tasks, is not touched).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -82,7 +84,7 @@ def _migrate(settings: Settings, profile: str) -> None:
             check=False,
         )
     if done.returncode != 0:
-        raise PlatformError(f"`airflow db migrate` failed; see {log}:\n{_tail(log)}")
+        raise PlatformError(f"`airflow db migrate` failed; see {log}:\n{processes.log_tail(log)}")
     pool = subprocess.run(
         [bin_path("airflow"), "pools", "set", "airloop_promotion", "1", "Serialises promotions"],
         env=service_env(settings, profile),
@@ -125,12 +127,8 @@ class Status:
 
 def status(settings: Settings) -> Status:
     records = {r.name: r for r in processes.read_records(settings.run_dir)}
-    pid_of = {
-        name: records[name].pid
-        if name in records and processes.record_alive(records[name])
-        else None
-        for name in services(settings)
-    }
+    alive = {name: r.pid for name, r in records.items() if processes.record_alive(r)}
+    pid_of = {name: alive.get(name) for name in services(settings)}
     pids = processes.platform_pids(list(records.values()), marker(settings))
     return Status(
         services=pid_of,
@@ -157,13 +155,6 @@ def _executor_ready(settings: Settings, scheduler_pid: int | None) -> bool:
         return False
 
 
-def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 def up(
     settings: Settings,
     timeout_s: float = 300.0,
@@ -187,8 +178,7 @@ def up(
         progress(f"Airloop is already running ({profile} profile).")
         return current
     if current.pids:
-        progress("Found a partial platform; stopping it before a clean start.")
-        down(settings, progress=progress)
+        return _restart_dead(settings, current, profile, timeout_s, progress)
     progress(f"Preparing {settings.home} ({profile} profile: config, secrets, metadata)…")
     settings.home.mkdir(parents=True, exist_ok=True)
     (settings.home / "profile").write_text(profile + "\n")
@@ -202,25 +192,65 @@ def up(
         if name == "s3":
             _ensure_bucket(settings, records[-1])
     progress(f"Started {', '.join(names)}; waiting until healthy (logs: {settings.logs_dir})…")
+    return _wait_healthy(settings, records, timeout_s, stop_on_failure=True)
+
+
+def _restart_dead(
+    settings: Settings, current: Status, profile: str, timeout_s: float,
+    progress: Callable[[str], None],
+) -> Status:  # fmt: skip
+    """Start again only the services that are down; the live ones keep their tasks.
+
+    Children that outlived a ``kill -9`` of a dead service's leader (holding its port) are killed
+    first. Nothing is stopped on failure: the error names the service.
+    """
+    import signal
+
+    records = {r.name: r for r in processes.read_records(settings.run_dir)}
+    dead = [name for name, pid in current.services.items() if pid is None]
+    progress(f"Restarting what is down: {', '.join(dead) or 'nothing'}; the rest keeps running.")
+    started = []
+    for name in dead:
+        if name in records:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(records[name].pgid, signal.SIGKILL)
+        started.append(start_service(settings, name, profile))
+        if name == "s3":
+            _ensure_bucket(settings, started[-1], stop_on_failure=False)
+    return _wait_healthy(settings, started, timeout_s, stop_on_failure=False)
+
+
+def _wait_healthy(
+    settings: Settings, records: list[processes.ProcessRecord], timeout_s: float,
+    stop_on_failure: bool,
+) -> Status:  # fmt: skip
+    """Wait until the platform is healthy; a started service that exits is an error at once."""
     deadline = time.monotonic() + timeout_s
+    current = status(settings)
     while time.monotonic() < deadline:
         dead = [r for r in records if not processes.record_alive(r)]
         if dead:
-            down(settings, progress=lambda _msg: None)
+            if stop_on_failure:
+                down(settings, progress=lambda _msg: None)
             r = dead[0]
-            raise PlatformError(
-                f"{r.name} exited during start-up; its log {r.log}:\n{_tail(Path(r.log))}"
-            )
+            tail = processes.log_tail(Path(r.log))
+            raise PlatformError(f"{r.name} exited during start-up; its log {r.log}:\n{tail}")
         current = status(settings)
         if current.healthy:
             return current
         time.sleep(1.0)
-    down(settings, progress=lambda _msg: None)
+    if stop_on_failure:
+        down(settings, progress=lambda _msg: None)
     raise PlatformError(
         f"platform not healthy after {timeout_s:.0f}s (Airflow: {current.airflow_components}, "
         f"MLflow healthy: {current.mlflow_healthy}, model server healthy: "
         f"{current.serving_healthy}, executor ready: {current.executor_ready}); logs in "
         f"{settings.logs_dir}"
+        + (
+            ""
+            if stop_on_failure
+            else "; `airloop down` then `airloop up` starts clean if a running service hangs"
+        )
     )
 
 
@@ -233,7 +263,10 @@ def start_service(
     return processes.spawn(name, argv, service_env(settings, profile), log, settings.run_dir)
 
 
-def _ensure_bucket(settings: Settings, server: processes.ProcessRecord | None = None) -> None:
+def _ensure_bucket(
+    settings: Settings, server: processes.ProcessRecord | None = None,
+    stop_on_failure: bool = True,
+) -> None:  # fmt: skip
     """Wait for the S3 endpoint (``server``: the local one we just started) and the bucket."""
     from airloop.platform import stack_setup
 
@@ -241,8 +274,9 @@ def _ensure_bucket(settings: Settings, server: processes.ProcessRecord | None = 
     try:
         stack_setup.ensure_bucket(stack.load_stack(), installation_secrets(settings), alive=alive)
     except stack_setup.SetupError as exc:
-        down(settings, progress=lambda _msg: None)
-        where = f"; its log {server.log}:\n{_tail(Path(server.log))}" if server else ""
+        if stop_on_failure:
+            down(settings, progress=lambda _msg: None)
+        where = f"; its log {server.log}:\n{processes.log_tail(Path(server.log))}" if server else ""
         raise PlatformError(f"{exc}{where}") from exc
 
 

@@ -222,3 +222,11 @@ def rss_bytes(pids: Iterable[int]) -> int:
         except OSError:
             continue
     return total
+
+
+def log_tail(path: Path, lines: int = 25) -> str:
+    """The last ``lines`` of a service log, for an error message."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
