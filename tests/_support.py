@@ -73,7 +73,7 @@ def platform_env(tmp_path: Path, spec_changes: dict | None = None) -> dict[str, 
     pipelines.mkdir()
     spec = yaml.safe_load((REPO / "include" / "pipelines" / "bike_demand.yaml").read_text())
     for section, changes in (spec_changes or {}).items():
-        spec[section] = {**spec[section], **changes}
+        spec[section] = {**spec.get(section, {}), **changes}
     (pipelines / "bike_demand.yaml").write_text(yaml.safe_dump(spec))
     env.update(
         AIRLOOP_HOME=str(tmp_path / "state"),

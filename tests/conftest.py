@@ -165,7 +165,7 @@ def pipeline_loop(airflow_db, isolated_state, isolated_mlflow, monkeypatch):
 # loadfile` a worker takes the next file when it frees up, so starting the longest files first
 # keeps one of them from starting last and running alone (the stack file, longest, leads).
 _LONG_FILES = (
-    "test_stack.py", "test_reliability_data.py", "test_closed_loop.py",
+    "test_chaos.py", "test_stack.py", "test_reliability_data.py", "test_closed_loop.py",
     "test_reliability_faults.py", "test_platform_model_plane.py",
     "test_new_pipeline_chunked.py", "test_cli.py", "test_platform_loop.py",
     "test_new_pipeline_timed.py", "test_churn_example.py", "test_platform_lifecycle.py",
