@@ -136,7 +136,11 @@ def chaos(tmp_path_factory) -> Chaos:
     settings = load_settings(env)
     try:
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
-        yield Chaos(env, pg, redis)
+        live = Chaos(env, pg, redis)
+        for stage in ("score", "monitor", "train", "reconcile"):  # the Asset chain's consumers
+            live.client.wait_for_dag(f"{PIPELINE}__{stage}")
+            live.client.patch(f"/api/v2/dags/{PIPELINE}__{stage}", {"is_paused": False})
+        yield live
     finally:
         subprocess.run(["make", "-C", str(REPO), "down"], env=env, capture_output=True,
                        timeout=300, check=False)  # fmt: skip
