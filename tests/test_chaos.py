@@ -129,6 +129,7 @@ def chaos(tmp_path_factory) -> Chaos:
         AIRLOOP_STACK_NAME="airloop_chaos", AIRLOOP_PG_ADMIN_URL=pg.url,
         AIRLOOP_REDIS_URL=redis.url, AIRLOOP_S3_PORT=str(free_port_block(8)),
         AIRLOOP_TASK_HEARTBEAT_TIMEOUT="20",  # a killed worker's task is noticed in 20 s
+        AIRLOOP_TASK_QUEUED_TIMEOUT="60",  # a hand-off the killed scheduler lost: requeued
         AIRLOOP_RETRY_DELAY_S="10",  # retries at ~10 s and ~20 s outlast most restarts
     )  # fmt: skip
     up = subprocess.run(["make", "-C", str(REPO), "up", "PROFILE=stack"], env=env,

@@ -45,6 +45,7 @@ class StackConfig:
     workers: int
     concurrency: int
     heartbeat_timeout_s: int
+    queued_timeout_s: int
 
     @property
     def airflow_db(self) -> str:
@@ -101,6 +102,7 @@ def load_stack(env: Mapping[str, str] | None = None) -> StackConfig:
         workers=max(1, _int(env, "AIRLOOP_CELERY_WORKERS", 2)),
         concurrency=max(1, _int(env, "AIRLOOP_CELERY_CONCURRENCY", 2)),
         heartbeat_timeout_s=_int(env, "AIRLOOP_TASK_HEARTBEAT_TIMEOUT", 60),
+        queued_timeout_s=_int(env, "AIRLOOP_TASK_QUEUED_TIMEOUT", 600),
     )
 
 
@@ -208,7 +210,14 @@ def airflow_cfg(stack: StackConfig, secrets: Mapping[str, str]) -> dict[str, dic
         },
         "operators": {"default_queue": stack.queue},
         # A worker that dies takes its tasks' heartbeats with it; notice that within a minute.
-        "scheduler": {"task_instance_heartbeat_timeout": str(stack.heartbeat_timeout_s)},
+        # A scheduler killed while it hands a task to Celery leaves it "queued" with no message
+        # in Redis (the chaos suite found it); it is requeued after task_queued_timeout (Airflow's
+        # 600 s by default). Lower it when tasks never wait long for a free worker slot.
+        "scheduler": {
+            "task_instance_heartbeat_timeout": str(stack.heartbeat_timeout_s),
+            "task_queued_timeout": str(stack.queued_timeout_s),
+            "task_queued_timeout_check_interval": "30",
+        },
     }
 
 
