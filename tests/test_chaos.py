@@ -197,10 +197,11 @@ def _converge(chaos: Chaos, day: date, timeout_s: float = 900) -> list[str]:
 
 def _durable_keys(chaos: Chaos) -> set[str]:
     """Committed objects that nothing may delete: manifests, raw batches, ledger, requests,
-    claims, MLflow artifacts (part files of replaced partitions and lock files may go)."""
+    claims, MLflow artifacts (part files of replaced partitions, locks and finished promotion
+    intents may go)."""
     keys = chaos.keys()
     return {k for k in keys if k.endswith(DURABLE) and "/part-" not in k
-            and not k.endswith("_publish.lock") and "_airloop/" not in k}  # fmt: skip
+            and "/ledger/pending/" not in k and "_airloop/" not in k}  # fmt: skip
 
 
 def test_every_service_killed_mid_loop_loses_nothing(chaos: Chaos) -> None:
@@ -253,8 +254,9 @@ def test_every_service_killed_mid_loop_loses_nothing(chaos: Chaos) -> None:
 
     # The ledger agrees with the aliases, and no intent is left half-done.
     status = json.loads(chaos.cli("status", PIPELINE, "--json").stdout)
-    flips = [e for e in status["ledger"] if e["kind"] in ("promote", "rollback")]
-    assert flips and status["champion"]["version"] == flips[-1]["version"], status
+    flips = [e for e in status["ledger"] if e["action"] in ("promote", "rollback")]
+    assert flips and status["champion"]["version"] == flips[-1]["to_version"], status
+    assert status["previous_champion"] == flips[-1]["from_version"], status
     assert not chaos.keys(f"lake/{PIPELINE}/ledger/pending/")
 
     # No acknowledged write is missing: objects, runs, and the models the server answers with.
