@@ -194,3 +194,24 @@ def test_a_training_run_left_running_by_a_killed_try_is_ended_by_the_retry(
     assert old.info.status == "KILLED" and old.data.tags["airloop.superseded_by"] == done["run_id"]
     assert c.get_run(done["run_id"]).info.status == "FINISHED"
     assert c.get_run(other).info.status == "RUNNING"  # another Airflow run's is not touched
+
+
+def test_only_a_real_failed_precondition_means_already_created() -> None:
+    """#19 defect 6: any error whose text held "412" (a port, a byte count) read as "already
+    claimed", so the caller stood down instead of retrying."""
+    from botocore.exceptions import ClientError
+
+    from airloop.core.storage import _precondition_failed
+
+    def client_error(code: str, status: int) -> ClientError:
+        body = {"Error": {"Code": code, "Message": "m"},
+                "ResponseMetadata": {"HTTPStatusCode": status}}  # fmt: skip
+        return ClientError(body, "PutObject")
+
+    assert _precondition_failed(client_error("PreconditionFailed", 412))
+    wrapped = OSError(22, "Invalid argument")  # what s3fs raises, the 412 as its cause
+    wrapped.__cause__ = client_error("PreconditionFailed", 412)
+    assert _precondition_failed(wrapped)
+    assert not _precondition_failed(OSError("cannot connect to 127.0.0.1:4120 (412 bytes)"))
+    assert not _precondition_failed(client_error("ConditionalRequestConflict", 409))
+    assert not _precondition_failed(client_error("InternalError", 500))
