@@ -1,6 +1,9 @@
 """The closed loop as direct ``airloop.core`` calls in one process: the work the DAG tasks do,
 without Airflow (the denominator of ``p2_overhead_ratio``).
 
+Each stage calls the same core step as its DAG task (``ingest.land`` … ``retraining``), so the
+benchmark cannot drift away from what the DAGs do.
+
 Usage: python bench/direct_loop.py START DAYS — in the environment of ``bench/project.py``,
 with ``MLFLOW_TRACKING_URI`` set. Prints one JSON line: seconds per stage and in total.
 """
@@ -14,93 +17,55 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from airloop.core import (
-    challenger,
-    ingest,
-    ledger,
-    monitoring,
-    promotion,
-    registry,
-    scoring,
-    sources,
-)
-from airloop.core.lake import Lake
-from airloop.settings import load_settings
-from airloop.spec import load_pipeline
+from airloop.core import ingest, monitor_steps, retraining, scoring
+from airloop.core.pipeline import Pipeline
+from airloop.project import open_pipeline, storage_path
 
 DAG = "direct"
 
 
-def _train(lake: Lake, spec: Any, request: dict[str, Any], run: str) -> str:
+def _train(pipeline: Pipeline, request: dict[str, Any], run: retraining.RunRef) -> None:
     """What the train DAG does for one request: claim, train, evaluate, promote or ledger."""
-    if monitoring.claim(lake, request["key"], DAG, run)["run_id"] != run:
-        return "claimed elsewhere"
     end = date.fromisoformat(request["window"][1])
-    tags = {"dag_id": DAG, "airflow_run_id": run, "code_version": "bench", "trigger": "drift",
-            "reason": request["reason"][:400], "request_keys": request["key"]}  # fmt: skip
-    trained = challenger.train(lake, spec, end, tags, request.get("window_days"))
-    evaluation = challenger.evaluate(spec, trained)
-    trigger = "initial" if evaluation["champion_version"] is None else "drift"
+    asked = retraining.TrainRequest(end, "drift", request["reason"][:500], [request["key"]],
+                                    request.get("window_days"), code_version="bench")  # fmt: skip
     at = datetime.combine(end, datetime.min.time(), UTC)  # the data's time, not now()
-    key = ledger.entry_key(DAG, run)
-    if evaluation["outcome"] == "promote":
-        promotion.promote(lake, spec.name, evaluation["challenger_version"],
-                          evaluation["champion_version"], evaluation, trigger,
-                          evaluation["reason"], at, key, end.isoformat(),
-                          [request["key"]])  # fmt: skip
-    else:
-        ledger.record(lake, key, at, evaluation["outcome"], evaluation["champion_version"],
-                      evaluation["challenger_version"], trigger, evaluation["reason"],
-                      evaluation, data_date=end.isoformat(),
-                      request_keys=[request["key"]])  # fmt: skip
-    return evaluation["outcome"]
+    retraining.serve_request(pipeline, asked, run, at)
 
 
-def run_day(lake: Lake, spec: Any, day: date, spent: dict[str, float]) -> None:
+def run_day(pipeline: Pipeline, day: date, spent: dict[str, float]) -> None:
     """One day: ingest (acquire, land, validate, publish), score, monitor, and any training."""
-    from airloop.airflow.runtime import read_sql, storage_path
-
-    run = f"direct__{day.isoformat()}"
+    run = retraining.RunRef(DAG, f"direct__{day.isoformat()}")
     started = time.perf_counter()
-    batch = sources.acquire(spec, day, storage_path, read_sql, None, None)
-    landed = lake.land_raw(day, batch.data, batch.suffix)
-    summary = ingest.validate_raw(lake, spec, day, landed)
+    landed = ingest.land(pipeline, day, storage_path)
+    summary = ingest.validate_raw(pipeline.lake, pipeline.spec, day, landed)
     if summary["status"] == "quarantined":
         raise SystemExit(f"bench day {day} was quarantined: {summary['batch_failures']}")
-    ingest.publish_validated(lake, spec, day, landed, run)
+    ingest.publish(pipeline, day, landed, summary, run.run_id)
     spent["ingest"] += time.perf_counter() - started
     started = time.perf_counter()
-    champion = registry.alias_version(spec.name, registry.CHAMPION)
-    if champion is not None:
-        model_run = (registry.version_info(spec.name, champion) or {})["run_id"]
-        model = registry.load_model(spec.name, champion)
-        scoring.score_day(lake, spec, day, champion, model_run, lambda: model, run)
+    scoring.score_days(pipeline, [day], run.run_id)
     spent["score"] += time.perf_counter() - started
     started = time.perf_counter()
-    if champion is None:
-        measured = {"date": day.isoformat(), "champion": None, "drift": None}
-    else:
-        reference = registry.load_artifact_frame(model_run, "reference.parquet")
-        measured = monitoring.measure_day(spec, lake, day, champion, model_run, reference)
-    _, decision, created = monitoring.decide_day(lake, spec, measured, run)
-    monitoring.write_index(lake, spec)
+    measured = monitor_steps.measure_days(pipeline, [day])
+    outcome = monitor_steps.apply_policy(pipeline, measured, run.run_id)
     spent["monitor"] += time.perf_counter() - started
-    if created and decision.action == "retrain":
+    for request in outcome.retrain_requests:
         started = time.perf_counter()
-        _train(lake, spec, created, run)
+        _train(pipeline, request, run)
         spent["train"] += time.perf_counter() - started
 
 
 def main(start: date, days: int) -> dict[str, Any]:
-    spec = load_pipeline("bike_scale")
-    lake = Lake(load_settings().home / "lake", spec.name)
+    pipeline = open_pipeline("bike_scale")
     spent: dict[str, float] = defaultdict(float)
     started = time.perf_counter()
     for i in range(days):
-        run_day(lake, spec, start + timedelta(days=i), spent)
+        run_day(pipeline, start + timedelta(days=i), spent)
     total = time.perf_counter() - started
+    champion = pipeline.model.champion()
     return {"seconds": round(total, 2), "stages": {k: round(v, 2) for k, v in spent.items()},
-            "champion": registry.alias_version(spec.name, registry.CHAMPION)}  # fmt: skip
+            "champion": champion and champion.version}  # fmt: skip
 
 
 if __name__ == "__main__":

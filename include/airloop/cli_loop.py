@@ -88,7 +88,7 @@ def _range(args: argparse.Namespace, spec: Any) -> tuple[date, date]:
 
 
 def _where(settings: Settings, pipeline: str) -> None:
-    from airloop.airflow.runtime import lake_root
+    from airloop.project import lake_root
 
     print("\nWhere to look:")
     print(f"  Airflow UI      {settings.airflow_url}  (DAGs tagged pipeline:{pipeline}; `make up`)")

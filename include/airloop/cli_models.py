@@ -16,14 +16,14 @@ from airloop.settings import Settings
 
 def _model_plane(settings: Settings, pipeline: str) -> tuple[Any, Any]:
     """The pipeline's spec and lake, with MLflow pointed at the platform's store."""
-    from airloop.airflow.runtime import lake_root
-    from airloop.core.lake import Lake
     from airloop.platform.runner import local_tracking_uri
+    from airloop.project import open_pipeline
 
-    spec = load_spec_or_usage_error(pipeline)
+    load_spec_or_usage_error(pipeline)  # an unknown or invalid spec is a usage error
     os.environ.setdefault("MLFLOW_TRACKING_URI", local_tracking_uri(settings))
     os.environ.setdefault("AIRLOOP_MLFLOW_ARTIFACTS", (settings.mlflow_dir / "artifacts").as_uri())
-    return spec, Lake(lake_root(), spec.name)
+    opened = open_pipeline(pipeline)
+    return opened.spec, opened.lake
 
 
 def rollback(args: argparse.Namespace, settings: Settings) -> int:

@@ -41,7 +41,7 @@ def test_spec_loads_and_dag_file_builds_its_dags() -> None:
 
 
 def test_first_day_passes_the_suite(isolated_state) -> None:
-    from airloop.airflow.runtime import storage_path
+    from airloop.project import storage_path
     from airloop.core import readers, sources, validation
     from airloop.spec import load_pipeline
 

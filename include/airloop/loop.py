@@ -49,9 +49,10 @@ def _failed(result: runner.RunResult) -> str:
 def _warm_imports() -> None:
     """Import what reading a day's outcome needs: the lake (pandas) and MLflow's client."""
     with contextlib.suppress(Exception):  # only a head start: the real import reports errors
-        from airloop.airflow.runtime import lake_root  # noqa: F401  (Airflow's SDK, ~1 s)
         from airloop.core import ledger, monitoring, registry  # noqa: F401
+        from airloop.project import lake_root
 
+        lake_root()  # imports Airflow's SDK for ObjectStoragePath (~1 s)
         registry.client()
 
 
@@ -94,10 +95,9 @@ class Loop:
         )
 
     def _lake(self) -> Any:
-        from airloop.airflow.runtime import lake_root
-        from airloop.core.lake import Lake
+        from airloop.project import open_pipeline
 
-        return Lake(lake_root(), self.spec.name)
+        return open_pipeline(self.spec.name).lake
 
     def day(self, day: date) -> DayOutcome:
         """One day of the loop; returns what happened (a quarantined day stops at ingest)."""

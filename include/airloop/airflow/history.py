@@ -27,14 +27,12 @@ def champion_history(pipeline: str, days: int | None = None) -> dict[str, Any]:
     not the best of them."""
     from airloop.airflow.links import push_links
     from airloop.airflow.notify import notify
-    from airloop.airflow.runtime import lake_root
     from airloop.core import history, registry
-    from airloop.core.lake import Lake
-    from airloop.spec import load_pipeline
+    from airloop.project import open_pipeline
 
     context = get_current_context()
-    spec = load_pipeline(pipeline)
-    lake = Lake(lake_root(), spec.name)
+    opened = open_pipeline(pipeline)
+    spec, lake = opened.spec, opened.lake
     days = int(days or (context.get("params") or {}).get("days") or 7)
     end = report_end(context)
     champion = registry.alias_version(spec.name, registry.CHAMPION)

@@ -15,14 +15,13 @@ from airloop.spec import PipelineSpec
 log = logging.getLogger(__name__)
 
 
-def _setup(pipeline: str) -> tuple[Any, Any, Any, dict[str, Any]]:
-    from airloop.airflow.runtime import lake_root, run_date
-    from airloop.core.lake import Lake
-    from airloop.spec import load_pipeline
+def _opened(pipeline: str) -> tuple[Any, Any, dict[str, Any]]:
+    """This run's pipeline, partition date and context."""
+    from airloop.airflow.runtime import run_date
+    from airloop.project import open_pipeline
 
     context = get_current_context()
-    spec = load_pipeline(pipeline)
-    return spec, Lake(lake_root(), spec.name), run_date(context), context
+    return open_pipeline(pipeline), run_date(context), context
 
 
 # multiple_outputs=False on every task that returns a dict: TaskFlow infers True from the return
@@ -39,20 +38,20 @@ def land_raw(pipeline: str) -> dict[str, Any]:
 
 
 def _land_raw(pipeline: str) -> dict[str, Any]:
-    from airloop.airflow.runtime import read_sql, storage_path
-    from airloop.core import ingest, sources
+    from airloop.airflow.runtime import read_sql
+    from airloop.core import ingest
+    from airloop.project import storage_path
 
-    spec, lake, day, context = _setup(pipeline)
+    opened, day, context = _opened(pipeline)
     params = context["params"]
-    if params.get("replay"):
-        landed = ingest.latest_quarantined_raw(lake, day)
-        log.info("Replaying quarantined raw batch %s of %s", landed["uri"], day)
-        return {**landed, "date": day.isoformat(), "replay": True}
     source = None if params.get("source") in (None, "spec") else params["source"]
-    batch = sources.acquire(spec, day, storage_path, read_sql, params.get("file"), source)
-    landed = lake.land_raw(day, batch.data, batch.suffix)
-    log.info("Landed %d bytes from %s as %s", landed["bytes"], batch.origin, landed["uri"])
-    return {**landed, "date": day.isoformat(), "origin": batch.origin, "replay": False}
+    landed = ingest.land(opened, day, storage_path, read_sql, file=params.get("file"),
+                         source=source, replay=bool(params.get("replay")))  # fmt: skip
+    if landed["replay"]:
+        log.info("Replaying quarantined raw batch %s of %s", landed["uri"], day)
+    else:
+        log.info("Landed %d bytes from %s as %s", landed["bytes"], landed["origin"], landed["uri"])
+    return landed
 
 
 @task(multiple_outputs=False)
@@ -60,8 +59,9 @@ def validate_batch(pipeline: str, landed: dict[str, Any]) -> dict[str, Any]:
     """Run the pipeline's GX suite on the raw batch; log the failures and the Data Docs page."""
     from airloop.core import ingest
 
-    spec, lake, day, _ = _setup(pipeline)
-    summary = ingest.validate_raw(lake, spec, day, landed)
+    opened, day, _ = _opened(pipeline)
+    spec = opened.spec
+    summary = ingest.validate_raw(opened.lake, spec, day, landed)
     log.info(
         "Validation of %s with %s: %s, %d rows, %d failing rows",
         day,
@@ -99,10 +99,8 @@ def _publish_task(pipeline: str) -> Any:
         from airloop.core import ingest
         from airloop.core.failpoints import failpoint
 
-        spec, lake, day, context = _setup(pipeline)
-        manifest = ingest.publish_validated(lake, spec, day, landed, context["run_id"])
-        if landed.get("replay"):
-            ingest.mark_replayed(lake, day, landed, context["run_id"], summary["status"])
+        opened, day, context = _opened(pipeline)
+        manifest = ingest.publish(opened, day, landed, summary, context["run_id"])
         # A test holds the task here to stop the scheduler before the event is queued.
         failpoint("ingest.before_event")
         context["outlet_events"][assets.validated(pipeline)].extra = {
@@ -123,8 +121,9 @@ def quarantine_batch(pipeline: str, landed: dict[str, Any], summary: dict[str, A
     """Quarantine failing rows with their reasons; fail the run when the whole batch is bad."""
     from airloop.core import ingest
 
-    spec, lake, day, context = _setup(pipeline)
-    manifest = ingest.quarantine(lake, spec, day, landed, context["run_id"])
+    opened, day, context = _opened(pipeline)
+    spec = opened.spec
+    manifest = ingest.quarantine(opened.lake, spec, day, landed, context["run_id"])
     log.warning("Quarantined %d rows of %s at %s", manifest["rows"], day, manifest["uri"])
     from airloop.airflow.notify import notify
 

@@ -7,7 +7,6 @@ days it asks for training, a retrain-request Asset event that starts the train D
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
 from airflow.sdk import DAG, get_current_context, task
@@ -21,45 +20,33 @@ from airloop.spec import PipelineSpec
 log = logging.getLogger(__name__)
 
 
-def _setup(pipeline: str) -> tuple[Any, Any, list[date], dict[str, Any]]:
-    from airloop.airflow.runtime import lake_root, run_dates
-    from airloop.core.lake import Lake
-    from airloop.spec import load_pipeline
-
-    context = get_current_context()
-    spec = load_pipeline(pipeline)
-    return spec, Lake(lake_root(), spec.name), run_dates(context), context
-
-
 @task
 def measure_drift(pipeline: str) -> list[dict[str, Any]]:
     """Data drift, prediction drift and (with labels) quality vs the champion's reference."""
     from airloop.airflow.links import mlflow_run_url
-    from airloop.core import monitoring, registry
+    from airloop.airflow.runtime import run_dates
+    from airloop.core import monitor_steps
+    from airloop.project import open_pipeline
 
-    spec, lake, days, context = _setup(pipeline)
-    champion = registry.alias_version(spec.name, registry.CHAMPION)
-    if champion is None:
-        log.warning("%s has no champion: no reference to compare with yet", spec.name)
-        return [{"date": d.isoformat(), "champion": None, "drift": None} for d in days]
-    run_id = (registry.version_info(spec.name, champion) or {})["run_id"]
-    reference = registry.load_artifact_frame(run_id, "reference.parquet")
-    measured = [monitoring.measure_day(spec, lake, d, champion, run_id, reference) for d in days]
+    context = get_current_context()
+    measured = monitor_steps.measure_days(open_pipeline(pipeline), run_dates(context))
     for m in measured:
-        if m["drift"]:
-            log.info(
-                "%s %s vs champion v%s: drift share %.2f, drifted %s, prediction drift %s, "
-                "quality %s (%d of %d rows sampled, %.1f s)",
-                spec.name, m["date"], champion, m["drift"]["drift_share"],
-                m["drift"]["drifted_columns"], m["drift"]["prediction_drift"],
-                m["drift"]["quality"], m["drift"]["current_rows"],
-                m["drift"]["current_rows_total"], m["drift"]["compute_seconds"],
-            )  # fmt: skip
-    last = next((m for m in reversed(measured) if m.get("mlflow")), None)
-    if last:
-        url = mlflow_run_url(last["mlflow"]["experiment_id"], last["mlflow"]["run_id"])
+        if m.drift is None:
+            if m.champion is None:
+                log.warning("%s has no champion: no reference to compare with yet", pipeline)
+            continue
+        log.info(
+            "%s %s vs champion v%s: drift share %.2f, drifted %s, prediction drift %s, "
+            "quality %s (%d of %d rows sampled, %.1f s)",
+            pipeline, m.date, m.champion, m.drift["drift_share"], m.drift["drifted_columns"],
+            m.drift["prediction_drift"], m.drift["quality"], m.drift["current_rows"],
+            m.drift["current_rows_total"], m.drift["compute_seconds"],
+        )  # fmt: skip
+    last = next((m for m in reversed(measured) if m.mlflow), None)
+    if last and last.mlflow:
+        url = mlflow_run_url(last.mlflow["experiment_id"], last.mlflow["run_id"])
         push_links(context, {"Evidently report": url, "MLflow run": url})
-    return measured
+    return [m.to_record() for m in measured]
 
 
 @task
@@ -69,20 +56,19 @@ def apply_policy(pipeline: str, measured: list[dict[str, Any]]) -> list[dict[str
     With ``retrain_requests_made(pipeline)`` among its outlets (the generated monitor DAG sets
     it), a retrain request is also announced as an Asset event, which starts the train DAG.
     """
-    from airloop.core import monitoring
+    from airloop.core import monitor_steps, monitoring
+    from airloop.project import open_pipeline
 
-    spec, lake, _, context = _setup(pipeline)
-    to_request = []
-    for m in measured:
-        _, decision, created = monitoring.decide_day(lake, spec, m, context["run_id"])
-        if created and decision.action == "retrain":
-            to_request.append(created)
-        log.info("%s %s: %s — %s", spec.name, m["date"], decision.action, decision.reason)
-        if decision.action != "none" and decision.kind == "drift":
-            links = {"Evidently report": (m.get("reports") or {}).get("drift.html")}
-            notify(spec.name, "drift", f"{m['date']}: {decision.reason}", links, context)
-    index = monitoring.write_index(lake, spec)
-    log.info("Report index: %s", index)
+    context = get_current_context()
+    days = [monitor_steps.DayMeasurement.from_record(m) for m in measured]
+    outcome = monitor_steps.apply_policy(open_pipeline(pipeline), days, context["run_id"])
+    for d in outcome.decisions:
+        log.info("%s %s: %s — %s", pipeline, d.date, d.action, d.reason)
+        if d.action != "none" and d.kind == "drift":
+            links = {"Evidently report": (d.reports or {}).get("drift.html")}
+            notify(pipeline, "drift", f"{d.date}: {d.reason}", links, context)
+    log.info("Report index: %s", outcome.index)
+    to_request = outcome.retrain_requests
     requests_made = assets.retrain_requests_made(pipeline)
     if to_request and requests_made in (context["task"].outlets or []):
         extra = monitoring.request_event(to_request[-1])

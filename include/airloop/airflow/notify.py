@@ -48,8 +48,8 @@ def notify(
     context: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Tell people about ``event`` of ``pipeline`` with links to the evidence."""
-    from airloop.airflow.runtime import lake_root
     from airloop.core.storage import atomic_write_bytes
+    from airloop.project import lake_root
     from airloop.spec import load_pipeline
 
     spec = load_pipeline(pipeline)

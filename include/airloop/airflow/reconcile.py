@@ -34,16 +34,14 @@ def reconcile(pipeline: str) -> dict[str, Any]:
     A kind is left for the next run while its consumer DAG has a queued or running run: that
     run may be doing the work right now.
     """
-    from airloop.airflow.runtime import lake_root
     from airloop.core import monitoring
-    from airloop.core.lake import Lake
     from airloop.core.reconcile import Stalled, find_stalled
     from airloop.core.storage import sweep_temp
-    from airloop.spec import load_pipeline
+    from airloop.project import open_pipeline
 
     context = get_current_context()
-    spec, ti = load_pipeline(pipeline), context["ti"]
-    lake = Lake(lake_root(), spec.name)
+    opened, ti = open_pipeline(pipeline), context["ti"]
+    spec, lake = opened.spec, opened.lake
     settings = spec.reconcile
     clock = context["dag_run"].run_after.timestamp()  # the run's time: a rerun decides alike
     swept = sweep_temp(lake.base, settings.temp_max_age_minutes * 60, clock)

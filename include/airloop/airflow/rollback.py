@@ -21,13 +21,12 @@ def _rollback_task(pipeline: str) -> Any:
     )
     def rollback_champion(pipeline: str) -> dict[str, Any]:
         """Flip @champion back and write the ledger; an unknown version fails clearly."""
-        from airloop.airflow.runtime import lake_root
         from airloop.core import ledger, promotion
-        from airloop.core.lake import Lake
+        from airloop.project import open_pipeline
 
         context = get_current_context()
         params = context["params"]
-        lake = Lake(lake_root(), pipeline)
+        lake = open_pipeline(pipeline).lake
         key = ledger.entry_key(context["dag"].dag_id, context["run_id"])
         to_version = params.get("to_version")
         try:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
+
+if TYPE_CHECKING:
+    from airloop.core.retraining import RunRef, TrainRequest
 
 
 def request_events(context: dict[str, Any]) -> list[dict[str, Any]]:
@@ -83,3 +86,25 @@ def code_version() -> str:
 def decided_at(context: dict[str, Any]) -> datetime:
     """The audit time of a decision: when this task try started (not wall-clock in logic)."""
     return context["ti"].start_date or context["dag_run"].run_after
+
+
+def run_ref(context: dict[str, Any]) -> RunRef:
+    """This DAG run, as the core steps name the run doing the work."""
+    from airloop.core.retraining import RunRef
+
+    return RunRef(context["dag"].dag_id, context["run_id"])
+
+
+def train_request(context: dict[str, Any]) -> TrainRequest:
+    """What this train run serves: window end and size, trigger, reason, requests, overrides."""
+    from airloop.core.retraining import TrainRequest
+
+    return TrainRequest(
+        end=end_date(context),
+        trigger=trigger(context),
+        reason=reason(context),
+        request_keys=request_keys(context),
+        window_days=window_days(context),
+        estimator_params=context["params"].get("estimator_params") or None,
+        code_version=code_version(),
+    )

@@ -1,30 +1,12 @@
-"""What tasks need from Airflow at run time: the lake, paths, SQL connections, the run's date."""
+"""What tasks need from Airflow at run time: SQL connections and the run's partition dates.
+
+Where the lake and other storage live is not Airflow's business: see :mod:`airloop.project`.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
-
-from airflow.sdk import ObjectStoragePath
-
-from airloop.settings import load_settings
-
-
-def storage_path(uri: str) -> ObjectStoragePath:
-    """``ObjectStoragePath`` for a URI or a local path; relative paths (as in a spec's file
-    source) are relative to the project root, not to the task's working directory."""
-    if "://" not in uri:
-        from pathlib import Path
-
-        path = Path(uri).expanduser()
-        path = path if path.is_absolute() else load_settings().project_root / path
-        uri = path.resolve().as_uri()
-    return ObjectStoragePath(uri)
-
-
-def lake_root() -> ObjectStoragePath:
-    """The lake root: ``AIRLOOP_LAKE_URI`` (e.g. ``s3://aws_default@bucket/lake``) or local."""
-    return storage_path(load_settings().lake_uri)
 
 
 def read_sql(conn_id: str, query: str, params: dict[str, Any]) -> Any:

@@ -24,47 +24,29 @@ def _score_task(pipeline: str) -> Any:
         false) so monitoring runs and can ask for the first model.
         """
         from airloop.airflow.links import mlflow_model_version_url
-        from airloop.airflow.runtime import lake_root, run_dates
-        from airloop.core import registry, scoring
-        from airloop.core.lake import Lake
-        from airloop.spec import load_pipeline
+        from airloop.airflow.runtime import run_dates
+        from airloop.core import scoring
+        from airloop.project import open_pipeline
 
         context = get_current_context()
-        spec = load_pipeline(pipeline)
-        lake = Lake(lake_root(), spec.name)
         days = run_dates(context)
-        # The alias is resolved once, so every row of this run carries the same version even
-        # if a promotion lands meanwhile (it is picked up by the next run).
-        version = registry.alias_version(spec.name, registry.CHAMPION)
+        scored = scoring.score_days(open_pipeline(pipeline), days, context["run_id"])
         event = context["outlet_events"][assets.predictions(pipeline)]
-        if version is None:
-            log.warning("%s has no champion yet: nothing scored for %s", spec.name, days)
-            event.extra = {"date": days[-1].isoformat(), "scored": False,
-                           "dates": [d.isoformat() for d in days]}  # fmt: skip
+        dates = [d.isoformat() for d in days]
+        if scored.version is None:
+            log.warning("%s has no champion yet: nothing scored for %s", pipeline, days)
+            event.extra = {"date": dates[-1], "scored": False, "dates": dates}
             return []
-        run_id = (registry.version_info(spec.name, version) or {})["run_id"]
-        model: list[Any] = []
-
-        def load() -> Any:  # only when something needs scoring (reruns reuse the partition)
-            if not model:
-                model.append(registry.load_model(spec.name, version))
-            return model[0]
-
-        done = []
-        for day in days:
-            manifest = scoring.score_day(
-                lake, spec, day, version, run_id, load, context["run_id"]
-            )  # fmt: skip
+        for manifest in scored.days:
             log.info(
                 "Scored %s: %d rows with v%s → %s%s",
-                day, manifest["rows"], version, manifest["uri"],
+                manifest["date"], manifest["rows"], scored.version, manifest["uri"],
                 " (unchanged, reused)" if manifest["reused"] else "",
             )  # fmt: skip
-            done.append({k: manifest[k] for k in ("date", "rows", "uri", "model_version")})
-        push_links(context, {"Model version": mlflow_model_version_url(spec.name, version)})
-        event.extra = {"date": days[-1].isoformat(), "scored": True, "model_version": version,
-                       "dates": [d.isoformat() for d in days]}  # fmt: skip
-        return done
+        push_links(context, {"Model version": mlflow_model_version_url(pipeline, scored.version)})
+        event.extra = {"date": dates[-1], "scored": True, "model_version": scored.version,
+                       "dates": dates}  # fmt: skip
+        return [{k: m[k] for k in ("date", "rows", "uri", "model_version")} for m in scored.days]
 
     return score_partition
 

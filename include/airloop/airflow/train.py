@@ -20,15 +20,6 @@ log = logging.getLogger(__name__)
 PROMOTION_POOL = "airloop_promotion"
 
 
-def _setup(pipeline: str) -> tuple[Any, Any, dict[str, Any]]:
-    from airloop.airflow.runtime import lake_root
-    from airloop.core.lake import Lake
-    from airloop.spec import load_pipeline
-
-    spec = load_pipeline(pipeline)
-    return spec, Lake(lake_root(), spec.name), get_current_context()
-
-
 def _model_links(name: str, version: int, run_id: str) -> dict[str, str | None]:
     from airloop.airflow.links import mlflow_model_version_url, mlflow_run_url
     from airloop.core import registry
@@ -46,43 +37,31 @@ def claim_request(pipeline: str) -> bool:
     Requests are deduped where they are made, but the same request can still start two runs
     (an Asset-triggered one and a manual one, or a retried trigger); the claim is exclusive.
     """
-    from airloop.core import monitoring
+    from airloop.core import retraining
+    from airloop.project import open_pipeline
 
-    _, lake, context = _setup(pipeline)
-    mine = True
-    for key in rc.request_keys(context):
-        holder = monitoring.claim(lake, key, context["dag"].dag_id, context["run_id"])
-        if holder["run_id"] != context["run_id"]:
-            log.warning("Request %s is already served by run %s; not training", key, holder)
-            mine = False
-    return mine
+    context = get_current_context()
+    held = retraining.claim_requests(
+        open_pipeline(pipeline), rc.request_keys(context), rc.run_ref(context)
+    )
+    for key, holder in held.items():
+        log.warning("Request %s is already served by run %s; not training", key, holder)
+    return not held
 
 
 @task(multiple_outputs=False)
 def train_challenger(pipeline: str) -> dict[str, Any]:
     """Fit on the window of validated partitions; log to MLflow; register as @challenger."""
-    from airloop.core import challenger
+    from airloop.core import retraining
     from airloop.core.failpoints import failpoint
     from airloop.core.training import NotEnoughData
+    from airloop.project import open_pipeline
 
-    spec, lake, context = _setup(pipeline)
-    end = rc.end_date(context)
-    run_tags = {
-        "dag_id": context["dag"].dag_id,
-        "airflow_run_id": context["run_id"],
-        "code_version": rc.code_version(),
-        "trigger": rc.trigger(context),
-        "reason": rc.reason(context),
-        "request_keys": ",".join(rc.request_keys(context)),
-    }
+    context = get_current_context()
+    opened = open_pipeline(pipeline)
     try:
-        trained = challenger.train(
-            lake,
-            spec,
-            end,
-            run_tags,
-            rc.window_days(context),
-            context["params"].get("estimator_params") or None,
+        trained = retraining.train_challenger(
+            opened, rc.train_request(context), rc.run_ref(context)
         )
     except (NotEnoughData, ValueError) as exc:
         raise AirflowFailException(str(exc)) from exc  # retrying cannot add data or fix params
@@ -91,42 +70,35 @@ def train_challenger(pipeline: str) -> dict[str, Any]:
     failpoint("train.before_success")
     log.info(
         "Challenger %s v%s (run %s)%s",
-        spec.name,
-        trained["version"],
-        trained["run_id"],
-        " reused from an earlier try" if trained["reused"] else f": {trained.get('metrics')}",
+        opened.name,
+        trained.version,
+        trained.run_id,
+        " reused from an earlier try" if trained.reused else f": {trained.metrics}",
     )
-    push_links(context, _model_links(spec.name, trained["version"], trained["run_id"]))
-    return {
-        **trained,
-        "end": end.isoformat(),
-        "trigger": run_tags["trigger"],
-        "request_keys": rc.request_keys(context),
-    }
+    push_links(context, _model_links(opened.name, trained.version, trained.run_id))
+    return trained.to_xcom()
 
 
 @task(multiple_outputs=False)
 def evaluate_challenger(pipeline: str, trained: dict[str, Any]) -> dict[str, Any]:
     """Both models on the same holdout → promote / reject / inconclusive, with the evidence."""
-    from airloop.core import challenger
+    from airloop.core import retraining
+    from airloop.project import open_pipeline
 
-    spec, _, context = _setup(pipeline)
-    record = challenger.evaluate(spec, trained, force=bool(context["params"].get("force")))
+    context = get_current_context()
+    challenger = retraining.Trained.from_xcom(trained)
+    evaluation = retraining.evaluate_challenger(
+        open_pipeline(pipeline), challenger, force=bool(context["params"].get("force"))
+    )
     log.info(
         "Decision for v%s vs champion %s: %s — %s",
-        record["challenger_version"],
-        record["champion_version"],
-        record["outcome"],
-        record["reason"],
+        evaluation.challenger_version,
+        evaluation.champion_version,
+        evaluation.outcome,
+        evaluation.reason,
     )
-    push_links(context, _model_links(spec.name, trained["version"], trained["run_id"]))
-    return {
-        **record,
-        "trigger": "initial" if record["champion_version"] is None else trained["trigger"],
-        "run_id": trained["run_id"],
-        "end": trained["end"],
-        "request_keys": trained.get("request_keys", []),
-    }
+    push_links(context, _model_links(pipeline, challenger.version, challenger.run_id))
+    return evaluation.to_xcom()
 
 
 def _route(approval: str) -> Any:
@@ -149,23 +121,14 @@ def _promote(pipeline: str) -> Any:
     )
     def promote_champion(pipeline: str, evaluation: dict[str, Any]) -> dict[str, Any]:
         """Flip @champion (re-checked against the evaluation), set @previous_champion, ledger."""
-        from airloop.core import ledger, promotion, registry
+        from airloop.core import registry, retraining
+        from airloop.project import open_pipeline
 
-        spec, lake, context = _setup(pipeline)
-        key = ledger.entry_key(context["dag"].dag_id, context["run_id"])
+        context = get_current_context()
+        decided = retraining.Evaluation.from_xcom(evaluation)
         try:
-            result = promotion.promote(
-                lake,
-                spec.name,
-                evaluation["challenger_version"],
-                evaluation["champion_version"],
-                evaluation,
-                evaluation["trigger"],
-                evaluation["reason"],
-                rc.decided_at(context),
-                key,
-                evaluation["end"],
-                evaluation.get("request_keys", []),
+            result = retraining.promote_challenger(
+                open_pipeline(pipeline), decided, rc.run_ref(context), rc.decided_at(context)
             )
         except Exception as exc:
             if not registry.unreachable(exc):
@@ -173,30 +136,30 @@ def _promote(pipeline: str) -> Any:
             # promote() re-checks @champion on every try, so a retry finishes or repeats the flip.
             raise RuntimeError(
                 f"MLflow tracking server {registry.tracking_uri()} is unreachable: challenger "
-                f"v{evaluation['challenger_version']} is not promoted and @champion stays "
-                f"v{evaluation['champion_version']} (a retry completes the promotion once the "
+                f"v{decided.challenger_version} is not promoted and @champion stays "
+                f"v{decided.champion_version} (a retry completes the promotion once the "
                 f"server is back). Cause: {type(exc).__name__}: {str(exc)[:300]}"
             ) from exc
-        if not result["promoted"]:
-            raise AirflowSkipException(result["reason"])
+        if not result.promoted:
+            raise AirflowSkipException(result.reason)
         context["outlet_events"][assets.champion(pipeline)].extra = {
-            "version": result["champion"],
-            "previous": result["previous"],
-            "trigger": evaluation["trigger"],
-            "reason": evaluation["reason"],
+            "version": result.champion,
+            "previous": result.previous,
+            "trigger": decided.trigger,
+            "reason": decided.reason,
         }
-        log.info("%s champion: v%s (was %s)", spec.name, result["champion"], result["previous"])
-        links = _model_links(spec.name, result["champion"], evaluation["run_id"])
+        log.info("%s champion: v%s (was %s)", pipeline, result.champion, result.previous)
+        links = _model_links(pipeline, int(result.champion or 0), decided.run_id)
         push_links(context, links)
         notify(
-            spec.name,
+            pipeline,
             "promotion",
-            f"v{result['champion']} is champion (was {result['previous']}; "
-            f"trigger {evaluation['trigger']}): {evaluation['reason']}",
+            f"v{result.champion} is champion (was {result.previous}; "
+            f"trigger {decided.trigger}): {decided.reason}",
             links,
             context,
         )
-        return result
+        return result.to_xcom()
 
     return promote_champion
 
@@ -206,41 +169,34 @@ def _promote(pipeline: str) -> Any:
 @task(trigger_rule="none_failed", multiple_outputs=False)
 def record_outcome(pipeline: str, evaluation: dict[str, Any] | None) -> dict[str, Any]:
     """Ledger every decision that did not promote (reject, inconclusive, refused approval)."""
-    from airloop.core import ledger
+    from airloop.core import retraining
+    from airloop.core.promotion import PromotionError
+    from airloop.project import open_pipeline
 
-    spec, lake, context = _setup(pipeline)
+    context = get_current_context()
     if evaluation is None:  # training or evaluation failed: nothing was decided to record
         return {"recorded": False}
-    key = ledger.entry_key(context["dag"].dag_id, context["run_id"])
-    if ledger.has_entry(lake, key):  # promoted (or aborted) and ledgered by promote_champion
-        return {"recorded": False}
-    action, reason = evaluation["outcome"], evaluation["reason"]
+    decided = retraining.Evaluation.from_xcom(evaluation)
     approval = context["ti"].xcom_pull(task_ids="approve_promotion", key=APPROVAL_ANSWER)
-    if action == "promote":
-        if approval and "Reject" in list(approval.get("chosen_options") or []):
-            said = (approval.get("params_input") or {}).get("reason") or "no reason given"
-            action, reason = "reject", f"rejected by approver: {said}"
-        else:
-            raise AirflowFailException("promotion did not happen; see promote_champion's log")
-    entry = ledger.record(
-        lake,
-        key,
-        rc.decided_at(context),
-        action,
-        evaluation["champion_version"],
-        evaluation["challenger_version"],
-        evaluation["trigger"],
-        reason,
-        evaluation,
-        data_date=evaluation["end"],
-        request_keys=evaluation.get("request_keys", []),
-    )
-    log.info("Ledger: %s v%s — %s", action, evaluation["challenger_version"], reason)
+    rejected = None
+    if approval and "Reject" in list(approval.get("chosen_options") or []):
+        rejected = (approval.get("params_input") or {}).get("reason") or "no reason given"
+    try:
+        entry = retraining.record_outcome(
+            open_pipeline(pipeline), decided, rc.run_ref(context), rc.decided_at(context),
+            rejected_by_approver=rejected,
+        )  # fmt: skip
+    except PromotionError as exc:
+        raise AirflowFailException(str(exc)) from exc
+    if entry is None:  # promoted (or aborted) and ledgered by promote_champion
+        return {"recorded": False}
+    log.info("Ledger: %s v%s — %s", entry["action"], decided.challenger_version, entry["reason"])
     notify(
-        spec.name,
+        pipeline,
         "rejection",
-        f"challenger v{evaluation['challenger_version']} not promoted ({action}): {reason}",
-        _model_links(spec.name, evaluation["challenger_version"], evaluation["run_id"]),
+        f"challenger v{decided.challenger_version} not promoted ({entry['action']}): "
+        f"{entry['reason']}",
+        _model_links(pipeline, decided.challenger_version, decided.run_id),
         context,
     )
     return entry

@@ -8,13 +8,16 @@ duplicated), the validated partition is replaced as a whole, quarantine records 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from airloop.core import readers
+from airloop.core import readers, sources
 from airloop.core.lake import Lake
 from airloop.spec import FileSource, PipelineSpec
+
+if TYPE_CHECKING:
+    from airloop.core.pipeline import Pipeline
 
 REASONS = "_airloop_reasons"
 
@@ -147,3 +150,29 @@ def _short(record: dict[str, Any]) -> dict[str, Any]:
     out = {k: record.get(k) for k in keys}
     out["failed_checks"] = [c["description"] for c in record.get("failed_checks", [])]
     return out
+
+
+def land(
+    pipeline: Pipeline, day: date, open_path: sources.OpenPath,
+    read_sql: sources.SqlReader | None = None, *, file: str | None = None,
+    source: str | None = None, replay: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """The ingest DAG's first step: acquire the day's batch and keep it byte for byte in the raw
+    zone (an override ``file``, another ``source`` kind, or the spec's source); with ``replay``,
+    take the day's quarantined raw batch again instead."""
+    if replay:
+        return {**latest_quarantined_raw(pipeline.lake, day), "date": day.isoformat(),
+                "replay": True}  # fmt: skip
+    batch = sources.acquire(pipeline.spec, day, open_path, read_sql, file, source)
+    landed = pipeline.lake.land_raw(day, batch.data, batch.suffix)
+    return {**landed, "date": day.isoformat(), "origin": batch.origin, "replay": False}
+
+
+def publish(
+    pipeline: Pipeline, day: date, landed: dict[str, Any], summary: dict[str, Any], run_id: str
+) -> dict[str, Any]:
+    """Commit the day's validated partition; a replay also marks its quarantine entry."""
+    manifest = publish_validated(pipeline.lake, pipeline.spec, day, landed, run_id)
+    if landed.get("replay"):
+        mark_replayed(pipeline.lake, day, landed, run_id, summary["status"])
+    return manifest

@@ -30,6 +30,7 @@ def _folder(lake: Any) -> Any:
 def record(
     lake: Any,
     key: str,
+    *,
     at: datetime,
     action: str,
     from_version: int | None,

@@ -98,8 +98,9 @@ def _record(
     lake: Any, intent: Transition, action: str, from_version: int | None, reason: str
 ) -> dict[str, Any]:
     return ledger.record(
-        lake, intent.key, datetime.fromisoformat(intent.at), action, from_version,
-        intent.to_version, intent.trigger, reason, intent.decision, **intent.extra,
+        lake, intent.key, at=datetime.fromisoformat(intent.at), action=action,
+        from_version=from_version, to_version=intent.to_version, trigger=intent.trigger,
+        reason=reason, decision=intent.decision, **intent.extra,
     )  # fmt: skip
 
 
@@ -140,6 +141,7 @@ def promote(
     name: str,
     candidate: int,
     expected_champion: int | None,
+    *,
     decision: dict[str, Any],
     trigger: str,
     reason: str,
@@ -165,8 +167,9 @@ def promote(
                 f"champion changed from {expected_champion} to {current} since evaluation; "
                 f"kept {current}, challenger {candidate} not promoted"
             )
-            done = ledger.record(lake, key, at, "inconclusive", current, candidate, trigger,
-                                 why, decision, **extra)  # fmt: skip
+            done = ledger.record(lake, key, at=at, action="inconclusive", from_version=current,
+                                 to_version=candidate, trigger=trigger, reason=why,
+                                 decision=decision, **extra)  # fmt: skip
         else:
             intent = Transition(
                 key, "promote", expected_champion, candidate, trigger, reason, at.isoformat(),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from airloop.core import training
 from airloop.core.lake import Lake
 from airloop.spec import PipelineSpec
+
+if TYPE_CHECKING:
+    from airloop.core.pipeline import Pipeline
 
 ZONE = "predictions"
 
@@ -70,3 +74,34 @@ def score_day(
     }
     manifest = lake.publish(ZONE, day, scored, meta, owner=airflow_run_id, replace=True)
     return {**manifest, "reused": False}
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One scoring run: the champion version used (None: no champion, nothing scored) and the
+    predictions partition of each date."""
+
+    version: int | None
+    days: list[dict[str, Any]] = field(default_factory=list)
+
+
+def score_days(pipeline: Pipeline, days: list[date], airflow_run_id: str) -> Scored:
+    """Resolve @champion once and score every date with it (the score DAG's one task).
+
+    The alias is resolved once, so every row of this run carries the same version even if a
+    promotion lands meanwhile (the next run picks it up). The model is loaded only when a day
+    needs scoring: a rerun reuses unchanged partitions.
+    """
+    champion = pipeline.model.champion()
+    if champion is None:
+        return Scored(None)
+    model: list[Any] = []
+
+    def load() -> Any:
+        if not model:
+            model.append(pipeline.model.load(champion.version))
+        return model[0]
+
+    lake, spec, version, run_id = pipeline.lake, pipeline.spec, champion.version, champion.run_id
+    manifests = [score_day(lake, spec, day, version, run_id, load, airflow_run_id) for day in days]
+    return Scored(version, manifests)
