@@ -1,8 +1,9 @@
-"""Great Expectations: the one module that imports it. Suites live in the committed file data
-context ``great_expectations/``; validation results and Data Docs go to its ``uncommitted/``
-folder (outside git). Each expectation carries ``meta.airloop_level``: ``batch`` failures (schema,
-row count, duplicate keys) reject the whole batch; ``row`` failures quarantine just the failing
-rows, each with its reasons.
+"""Great Expectations: the one module that uses it (``airloop.patches.gx_vectorised_metrics``
+vectorises two of its metrics). Suites live in the committed file data context
+``great_expectations/``; validation results and Data Docs go to its ``uncommitted/`` folder
+(outside git). Each expectation carries ``meta.airloop_level``: ``batch`` failures (schema, row
+count, duplicate keys) reject the whole batch; ``row`` failures quarantine just the failing rows,
+each with its reasons.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from airloop.core.vectorised_checks import matches_strftime, pairs_in_set
 
 DATASOURCE = "airloop_pandas"
 BATCH_DEFINITION = "whole_batch"
@@ -95,42 +94,12 @@ def get_context(root: str | None = None) -> Any:
 
 
 @cache
-def _register_vectorised_metrics() -> None:
-    """Two of GX's row-by-row pandas metrics replaced (see ``vectorised_checks``) by providers
-    registered under the same names (GX's extension point; its overwrite warning is muted)."""
-    from great_expectations.execution_engine import PandasExecutionEngine as Pandas
-    from great_expectations.expectations.metrics import map_metric_provider as gx_map
-    from great_expectations.expectations.metrics.column_map_metrics import (
-        column_values_match_strftime_format as gx_strftime,
-    )
-    from great_expectations.expectations.metrics.column_pair_map_metrics import (
-        column_pair_values_in_set as gx_pairs,
-    )
-
-    registry_log = logging.getLogger("great_expectations.expectations.registry")
-    level = registry_log.level
-    registry_log.setLevel(logging.ERROR)
-    try:
-
-        class VectorisedColumnPairValuesInSet(gx_pairs.ColumnPairValuesInSet):
-            @gx_map.column_pair_condition_partial(engine=Pandas)
-            def _pandas(cls, column_A: Any, column_B: Any, **kwargs: Any) -> Any:
-                return pairs_in_set(column_A, column_B, kwargs.get("value_pairs_set"))
-
-        class VectorisedMatchStrftimeFormat(gx_strftime.ColumnValuesMatchStrftimeFormat):
-            @gx_map.column_condition_partial(engine=Pandas)
-            def _pandas(cls, column: Any, strftime_format: str, **kwargs: Any) -> Any:
-                return matches_strftime(column, strftime_format)
-
-    finally:
-        registry_log.setLevel(level)
-
-
-@cache
 def _context(root: str) -> Any:
     import great_expectations as gx
 
-    _register_vectorised_metrics()
+    from airloop.patches import install
+
+    install("gx_vectorised_metrics")  # GX's row-by-row pandas metrics, vectorised
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     if not (Path(root) / "great_expectations.yml").exists():
         raise FileNotFoundError(f"no Great Expectations context at {root}")

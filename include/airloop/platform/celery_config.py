@@ -8,7 +8,7 @@ from typing import Any
 from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
 from celery.signals import import_modules
 
-from airloop.platform import supervisor_exit
+from airloop import patches
 from airloop.platform.preload import preload
 
 CELERY_CONFIG: dict[str, Any] = dict(DEFAULT_CELERY_CONFIG)
@@ -16,5 +16,5 @@ CELERY_CONFIG: dict[str, Any] = dict(DEFAULT_CELERY_CONFIG)
 
 @import_modules.connect
 def _preload(*_args: Any, **_kwargs: Any) -> None:
-    supervisor_exit.install()
+    patches.install_for("task-supervisor")  # inherited by the pool processes it forks
     preload()

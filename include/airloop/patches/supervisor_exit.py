@@ -7,10 +7,20 @@ socket's EOF arrives inside that moment, the check finds the process alive, and 
 a ``select`` on no sockets at all: a plain sleep of ``[workers] min_heartbeat_interval`` (5 s).
 Measured on the bench loop: 3 of 41 tasks ended 5.0 s after their last log line. Their task
 instance had succeeded already, but the executor's slot and result waited, and so did the
-scheduler loop waiting for that result (``PreloadingLocalExecutor.sync``).
+scheduler loop waiting for that result (``executor_result_wait``).
 
 :func:`install` replaces only that sleep with a wait on the process itself, which returns as soon
-as it exits. Anything with a socket still open goes through Airflow's own code unchanged.
+as it exits. Anything with a socket still open goes through Airflow's own code unchanged. It is
+installed where task supervisors run: before the LocalExecutor forks its workers (they inherit
+it) and in each Celery worker's preload.
+
+Upstream: not reported yet; reproduction (apache-airflow-task-sdk 1.3.2):
+    def target():  # the task process: close every socket, then exit a moment later
+        time.sleep(0.2); os.closerange(0, 65536); time.sleep(0.5); os._exit(0)
+    proc = WatchedSubprocess.start(target=target, id=uuid4(), logger=structlog.get_logger())
+    while proc._exit_code is None or proc._open_sockets:
+        proc._service_subprocess(max_wait_time=60)  # the last round: select() on no sockets
+    # returns after ~60 s (the whole max_wait_time), not ~0.7 s when the process exited
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+_ORIGINAL = "_airloop_original"
 _INSTALLED = "_airloop_waits_for_exit"
 
 
@@ -42,4 +53,13 @@ def install() -> None:
                                            expect_signal=expect_signal)  # fmt: skip
 
     setattr(service_subprocess, _INSTALLED, True)
+    setattr(service_subprocess, _ORIGINAL, original)
     WatchedSubprocess._service_subprocess = service_subprocess  # type: ignore[method-assign]
+
+
+def upstream() -> Any:
+    """The Task SDK's own ``WatchedSubprocess._service_subprocess``, patched or not."""
+    from airflow.sdk.execution_time.supervisor import WatchedSubprocess
+
+    current = WatchedSubprocess._service_subprocess
+    return getattr(current, _ORIGINAL, current)

@@ -8,13 +8,22 @@ Measured on the bench loop: half the task hand-offs took ~230 ms (the 0.2 s slee
 ~30 ms.
 
 :func:`install` makes it return the number of events it was given. Run it in the scheduler's
-process (``PreloadingLocalExecutor.start``).
+process (``PreloadingLocalExecutor.start`` through ``airloop.patches.install_for``).
+
+Upstream: not reported yet; reproduction (apache-airflow-core 3.3.2):
+    run = dag.test()  # any DAG, for a real finished task instance ``ti``
+    executor = LocalExecutor(); executor.event_buffer[ti.key] = (TaskInstanceState.SUCCESS, None)
+    with create_session() as session:
+        n = SchedulerJobRunner(job=Job())._process_executor_events(executor, session)
+    assert n == 0 and not executor.event_buffer  # one event handled, reported as none
+    # so _run_scheduler_loop counts the loop as idle and sleeps scheduler_idle_sleep_time
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+_ORIGINAL = "_airloop_original"
 _INSTALLED = "_airloop_counts_events"
 
 
@@ -31,4 +40,13 @@ def install() -> None:
         return max(received, original(self, executor, session))
 
     setattr(process_executor_events, _INSTALLED, True)
+    setattr(process_executor_events, _ORIGINAL, original)
     SchedulerJobRunner._process_executor_events = process_executor_events  # type: ignore[method-assign]
+
+
+def upstream() -> Any:
+    """Airflow's own ``SchedulerJobRunner._process_executor_events``, patched or not."""
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+
+    current = SchedulerJobRunner._process_executor_events
+    return getattr(current, _ORIGINAL, current)
