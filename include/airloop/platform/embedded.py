@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -204,8 +205,6 @@ def _restart_dead(
     Children that outlived a ``kill -9`` of a dead service's leader (holding its port) are killed
     first. Nothing is stopped on failure: the error names the service.
     """
-    import signal
-
     records = {r.name: r for r in processes.read_records(settings.run_dir)}
     dead = [name for name, pid in current.services.items() if pid is None]
     progress(f"Restarting what is down: {', '.join(dead) or 'nothing'}; the rest keeps running.")
