@@ -84,8 +84,8 @@ class PrivateRedis:
     def start(self) -> None:
         argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
                 str(self.folder), "--appendonly", "yes", "--appendfsync", "always"]  # fmt: skip
-        log = open(self.folder / "redis.log", "ab")  # noqa: SIM115 - the server's lifetime
-        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.folder / "redis.log", "ab") as log:  # the child keeps its own copy
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         self._wait(lambda: self._ping(), "answer")
 
     def _ping(self) -> bool:
