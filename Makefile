@@ -9,13 +9,15 @@ STAMP := $(VENV)/.airloop-installed
 UV_VERSION := $(shell sed -n 's/^uv==//p' requirements-dev.txt)
 PYTEST_ARGS ?=
 # Test files run on three workers (pytest-xdist): the slow files mostly wait on schedulers, so a
-# third worker uses idle cores; a file's tests stay together (shared fixtures).
+# third worker uses idle cores; a file's tests stay together (shared fixtures). The tiers are
+# folders: tests/unit (seconds), tests/dags (real DAG runs in-process), tests/platform (starts the
+# platform, the stack, the S3 or model server); tests/conftest.py marks and orders them.
 TEST_WORKERS ?= 3
 
-.PHONY: help venv up down status demo test test-fast lint lock bench clean
+.PHONY: help venv up down status demo test test-fast test-dags test-platform lint lock bench clean
 
 help:  ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 # The venv is rebuilt whenever a lock or the package metadata changes.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -42,13 +44,22 @@ demo: $(STAMP)  ## the closed loop on simulated days (with or without `make up`)
 	$(BIN)/airloop demo
 
 # pytest exits 5 when it collected no tests: a suite that ran nothing proves nothing, so fail.
-test: $(STAMP)  ## run the whole test suite
-	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=20 $(PYTEST_ARGS); rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+define run_pytest
+	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(2) $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make $(1): pytest collected no tests" >&2; exit 1; fi; exit $$rc
+endef
 
-test-fast: $(STAMP)  ## the suite without tests that start the platform
-	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not platform" $(PYTEST_ARGS); rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "make test-fast: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+test: $(STAMP)  ## run the whole test suite (every tier, longest files first)
+	$(call run_pytest,test,--durations=20)
+
+test-fast: $(STAMP)  ## the unit tier only (tests/unit: seconds; no DAG runs, no processes)
+	$(call run_pytest,test-fast,tests/unit)
+
+test-dags: $(STAMP)  ## the dags tier (tests/dags: real DAG runs in-process; minutes)
+	$(call run_pytest,test-dags,--durations=10 tests/dags)
+
+test-platform: $(STAMP)  ## the platform tier (tests/platform: starts the platform, stack, servers)
+	$(call run_pytest,test-platform,--durations=10 tests/platform)
 
 lint: $(STAMP)  ## ruff check and format check
 	$(BIN)/ruff check .

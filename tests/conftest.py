@@ -161,25 +161,48 @@ def pipeline_loop(airflow_db, isolated_state, isolated_mlflow, monkeypatch):
     return lambda name: _pipeline_loop(name, isolated_state, monkeypatch)
 
 
-# Files whose tests take minutes, longest first (CI durations): with `pytest -n N --dist
-# loadfile` a worker takes the next file when it frees up, so starting the longest files first
-# keeps one of them from starting last and running alone (the stack file, longest, leads).
-_LONG_FILES = (
-    "test_chaos.py", "test_stack.py", "test_reliability_data.py", "test_closed_loop.py",
-    "test_reliability_faults.py", "test_platform_model_plane.py",
-    "test_new_pipeline_chunked.py", "test_cli.py", "test_platform_loop.py",
-    "test_new_pipeline_timed.py", "test_churn_example.py", "test_platform_lifecycle.py",
-    "test_closed_loop_real_data.py", "test_model_server.py", "test_train_dag.py",
-    "test_loop_policy_dags.py",
-)  # fmt: skip
+# Test tiers are the folders under tests/, most expensive first: platform (starts real
+# processes: the embedded platform, the stack profile, the S3 server, the model server, `airloop
+# up`), dags (real DAG runs and DagBag loads in-process, or tens of seconds), unit (seconds).
+# Each test gets its folder's marker, so `-m unit`, `-m dags` and `-m platform` partition the
+# suite; the folder platform is the marker platform ("starts real processes"). Files outside a
+# tier folder (a scaffolded project's smoke test) get no tier marker and run last.
+TIERS = ("platform", "dags", "unit")
+_TESTS = Path(__file__).resolve().parent
+# Markers only a test that starts processes carries: a test marked so must be in tests/platform.
+_PROCESS_MARKERS = ("platform", "stack", "chaos")
+
+
+def _tier(path: Path) -> str | None:
+    try:
+        parts = path.resolve().relative_to(_TESTS).parts
+    except ValueError:
+        return None
+    return parts[0] if len(parts) > 1 and parts[0] in TIERS else None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        if item.path.name in _LONG_FILES:
-            return _LONG_FILES.index(item.path.name)
-        if item.get_closest_marker("platform"):
-            return len(_LONG_FILES)
-        return len(_LONG_FILES) + 1
+    for item in items:
+        tier = _tier(item.path)
+        if tier is not None:
+            item.add_marker(tier)
+        if tier in ("dags", "unit"):
+            wrong = [m for m in _PROCESS_MARKERS if item.get_closest_marker(m)]
+            if wrong:
+                raise pytest.UsageError(
+                    f"{item.nodeid} is marked {', '.join(wrong)}: move its file to tests/platform"
+                )
 
-    items.sort(key=rank)  # stable: a file's tests keep their order
+    # Order, a rule rather than a list: by tier, most expensive first, and within a tier the files
+    # with a test marked chaos, then stack, first (the chaos file alone takes ~8 min, the stack
+    # file minutes). With `pytest -n N --dist loadfile` a worker takes the next file when it frees
+    # up, so the long files start first instead of one starting last and running alone. The key
+    # is per file (a file's tests stay together) and the sort is stable: otherwise pytest's order.
+    keys: dict[Path, tuple[int, bool, bool]] = {}
+    for item in items:
+        tier = _tier(item.path)
+        rank = TIERS.index(tier) if tier is not None else len(TIERS)
+        old = keys.get(item.path, (rank, True, True))
+        chaos, stack = item.get_closest_marker("chaos"), item.get_closest_marker("stack")
+        keys[item.path] = (rank, old[1] and chaos is None, old[2] and stack is None)
+    items.sort(key=lambda item: keys[item.path])

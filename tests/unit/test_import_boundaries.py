@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _support import REPO
+
 PKG = REPO / "include" / "airloop"
 HEAVY = {"pandas", "sklearn", "mlflow", "great_expectations", "evidently", "scipy", "pyarrow"}
 

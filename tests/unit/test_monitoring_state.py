@@ -64,17 +64,3 @@ def test_exactly_one_of_many_concurrent_creators_wins(tmp_path) -> None:
         t.join()
     assert wins.count(True) == 1 and path.read_bytes().decode().isdigit()
     assert not list(path.parent.glob("*.tmp"))
-
-
-def test_requests_and_claims_on_s3(s3_lake) -> None:
-    from airflow.sdk import ObjectStoragePath
-
-    _, bucket = s3_lake
-    lake = Lake(ObjectStoragePath(f"s3://aws_default@{bucket}/lake"), "bike_demand")
-    request = {"key": "drift|v1|2012-06-03|0", "day": "2012-06-03", "kind": "drift"}
-    assert monitoring.create_request(lake, request) is True
-    assert monitoring.create_request(lake, {**request, "day": "2012-06-04"}) is False
-    assert monitoring.requests(lake) == [request]
-    first = monitoring.claim(lake, request["key"], "bike_demand__train", "run-a")
-    second = monitoring.claim(lake, request["key"], "bike_demand__train", "run-b")
-    assert first["run_id"] == second["run_id"] == "run-a"

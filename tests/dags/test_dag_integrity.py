@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from _support import REPO
+
 DAG_FILES = sorted((REPO / "dags").glob("*.py"))
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from _support import REPO
+
 HEAVY = ["pandas", "sklearn", "mlflow", "great_expectations", "evidently", "scipy", "pyarrow"]
 
 PROBE = """

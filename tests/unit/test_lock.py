@@ -8,7 +8,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _support import REPO
 
 
 def _canon(name: str) -> str:

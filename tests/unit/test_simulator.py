@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from _support import SHARED
 from airloop.core.simulator import (
     COLUMNS,
     DriftScenario,
@@ -19,7 +18,7 @@ from airloop.core.simulator import (
 )
 
 D = dt.date
-REAL_CSV = Path(__file__).resolve().parents[1].parent / "shared/datasets/bike_sharing/hour.csv"
+REAL_CSV = SHARED / "datasets" / "bike_sharing" / "hour.csv"
 FLOATS = ("temp", "atemp", "hum", "windspeed")
 
 
@@ -247,10 +246,11 @@ def test_rejects_bad_arguments() -> None:
     assert DriftScenario(dt.datetime(2012, 6, 1, 12)).start == D(2012, 6, 1)
 
 
-def test_two_years_simulate_in_well_under_five_seconds() -> None:
-    started = time.perf_counter()
-    simulate_range(D(2013, 1, 1), 731, seed=11)
-    assert time.perf_counter() - started < 5.0
+def test_two_years_simulate_every_day_once() -> None:
+    # Functional only: how fast it runs is `make bench`'s business, not a test's.
+    frame = simulate_range(D(2013, 1, 1), 731, seed=11)
+    assert frame.dteday.nunique() == 731
+    assert (frame.dteday.min(), frame.dteday.max()) == ("2013-01-01", "2015-01-01")
 
 
 def test_a_city_scale_day_keeps_the_schema_rules_and_a_unique_key() -> None:
