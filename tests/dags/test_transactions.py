@@ -46,7 +46,17 @@ def _state(lake: Lake) -> tuple[int | None, int | None, list[tuple[str, int, int
 
 
 def _promote(lake: Lake, candidate: int, expected: int | None, key: str) -> dict:
-    return promotion.promote(lake, NAME, candidate, expected, {}, "manual", "test", AT, key)
+    return promotion.promote(
+        lake,
+        NAME,
+        candidate,
+        expected,
+        decision={},
+        trigger="manual",
+        reason="test",
+        at=AT,
+        key=key,
+    )
 
 
 def _bad_v2_previous_v1(lake: Lake) -> None:

@@ -39,8 +39,8 @@ def served(isolated_state, isolated_mlflow):
     lake = seed_validated(isolated_state / "state" / "lake", "bike_demand", date(2012, 5, 1), 21)
     spec = load_pipeline("bike_demand")
     first = _train(lake, spec, "a")
-    promotion.promote(lake, "bike_demand", first, None, {}, "initial", "first", datetime.now(UTC),
-                      "k1")  # fmt: skip
+    promotion.promote(lake, "bike_demand", first, None, decision={}, trigger="initial",
+                      reason="first", at=datetime.now(UTC), key="k1")  # fmt: skip
     port = free_port()
     env = {**os.environ, "AIRLOOP_SERVING_TOKEN": TOKEN}
     server = subprocess.Popen(
@@ -117,8 +117,8 @@ def test_a_promotion_and_a_rollback_flip_without_failed_requests(served) -> None
     for t in threads:
         t.start()
     time.sleep(1)
-    promotion.promote(lake, "bike_demand", second, first, {}, "manual", "test", datetime.now(UTC),
-                      "k2")  # fmt: skip
+    promotion.promote(lake, "bike_demand", second, first, decision={}, trigger="manual",
+                      reason="test", at=datetime.now(UTC), key="k2")  # fmt: skip
     deadline = time.monotonic() + 60
     while not all(s and s[-1] == second for s in seen):
         assert time.monotonic() < deadline, "the promotion was not picked up"

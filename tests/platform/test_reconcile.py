@@ -25,7 +25,7 @@ def _lake(kind: str, tmp_path, request) -> Lake:
     if kind == "file":
         return Lake(tmp_path / "lake", "bike_demand")
     request.getfixturevalue("s3_lake")
-    from airloop.airflow.runtime import lake_root
+    from airloop.project import lake_root
 
     return Lake(lake_root(), "bike_demand")
 
