@@ -37,7 +37,7 @@ def test_the_demo_story(loop_env) -> None:
     """The shipped spec over the demo's regime change: a first champion, drift confirmed only
     after the persistence window, one retrain per window, a new champion, no retrain in the
     cooldown."""
-    from airloop.cli_loop import DEMO_END
+    from airloop.cli.loop import DEMO_END
 
     lake, write_spec, make_loop, runs = loop_env
     write_spec({"monitoring": {"policy": {"initial_min_days": INITIAL_DAYS}}})
@@ -95,7 +95,7 @@ def test_the_demo_story(loop_env) -> None:
     assert drift_note["links"]["Evidently report"].endswith("drift.html")
 
     # `airloop status bike_demand --json` shows it all afterwards.
-    from airloop.cli_models import pipeline_status
+    from airloop.cli.models import pipeline_status
     from airloop.settings import load_settings
 
     status = pipeline_status(load_settings(), "bike_demand")

@@ -74,7 +74,7 @@ def test_dag_files_only_import_adapters_and_settings() -> None:
 
 
 def test_platform_and_settings_import_only_the_standard_library_at_module_level() -> None:
-    paths = [*(PKG / "platform").rglob("*.py"), PKG / "settings.py", PKG / "cli.py"]
+    paths = [*(PKG / "platform").rglob("*.py"), PKG / "settings.py", *(PKG / "cli").rglob("*.py")]
     # Loaded by Airflow's own processes (the executor, the Celery config), never by the CLI.
     inside_airflow = {"local_executor.py": {"airflow"}, "celery_config.py": {"airflow", "celery"}}
     problems = {}
@@ -83,6 +83,23 @@ def test_platform_and_settings_import_only_the_standard_library_at_module_level(
         bad = tops - set(sys.stdlib_module_names) - {"airloop"} - inside_airflow.get(p.name, set())
         if bad:
             problems[str(p.relative_to(REPO))] = sorted(bad)
+    assert not problems, problems
+
+
+def test_cli_modules_import_no_private_name_of_another_module() -> None:
+    """What the command groups share is public, in ``airloop.cli.common``."""
+    problems = {}
+    for p in (PKG / "cli").rglob("*.py"):
+        tree = ast.parse(p.read_text(), filename=str(p))
+        private = {
+            f"{node.module}.{a.name}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+            for a in node.names
+            if a.name.startswith("_")
+        }
+        if private:
+            problems[str(p.relative_to(REPO))] = sorted(private)
     assert not problems, problems
 
 

@@ -99,6 +99,16 @@ def test_parquet_is_read(project: Path, tmp_path: Path) -> None:
     assert spec["source"]["format"] == "parquet" and spec["key"] == ["row_id"]
 
 
+def test_the_smoke_test_goes_with_the_dag_tests_when_the_project_has_that_tier(
+    project: Path, tmp_path: Path, capsys
+) -> None:
+    (project / "tests" / "dags").mkdir()
+    assert _new("parcels_tier", unseen_data.parcels(tmp_path), "minutes", "regression") == 0
+    smoke = project / "tests" / "dags" / "test_pipeline_parcels_tier.py"
+    assert smoke.is_file() and not (project / "tests" / "test_pipeline_parcels_tier.py").exists()
+    assert f".venv/bin/pytest tests/dags/{smoke.name}" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from airloop.cli_data import FAILED, OK, load_spec_or_usage_error
+from airloop.cli.common import FAILED, OK, load_spec_or_usage_error, print_error
 from airloop.settings import Settings
 
 
@@ -35,7 +34,7 @@ def rollback(args: argparse.Namespace, settings: Settings) -> int:
     try:
         result = promotion.rollback(lake, spec.name, args.reason, datetime.now(UTC), key, args.to)
     except promotion.PromotionError as exc:
-        print(f"airloop rollback: {exc}", file=sys.stderr)
+        print_error("rollback", exc)
         return FAILED
     print(
         f"{spec.name}: champion is now v{result['champion']} (was v{result['previous']}); "
@@ -94,6 +93,7 @@ def _last_drift(lake: Any) -> dict[str, Any] | None:
 
 
 def print_pipeline_status(args: argparse.Namespace, settings: Settings) -> int:
+    """``status PIPELINE``: the pipeline's status as JSON or a summary."""
     status = pipeline_status(settings, args.pipeline)
     if args.json:
         print(json.dumps(status, indent=2, default=str))
@@ -115,6 +115,7 @@ def print_pipeline_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_commands(sub: Any) -> None:
+    """Add ``rollback`` to ``sub`` (``status PIPELINE`` is added with the platform's)."""
     p = sub.add_parser("rollback", help="make the previous champion (or --to VERSION) champion")
     p.add_argument("pipeline")
     p.add_argument("--to", type=int, metavar="VERSION", help="version to restore")

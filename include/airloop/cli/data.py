@@ -1,45 +1,23 @@
 """Data-plane commands: ``validate``, ``ingest``, ``replay``, ``suggest-suite``.
 
-Exit codes: 0 success, 1 the data failed (or the run failed), 2 usage error / unknown pipeline.
-Errors are messages, never tracebacks.
+Exit codes (:mod:`airloop.cli.common`): 0 success, 1 the data failed (or the run failed), 2 usage
+error / unknown pipeline.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from airloop.cli.common import FAILED, OK, UsageError, load_spec_or_usage_error, parse_date
 from airloop.settings import Settings
-
-USAGE, FAILED, OK = 2, 1, 0
-
-
-class UsageError(Exception):
-    """Bad arguments, an unknown pipeline or a missing file: exit 2."""
-
-
-def load_spec_or_usage_error(name: str) -> Any:
-    """The pipeline's spec; an unknown or invalid spec is a usage error (exit 2)."""
-    from airloop.spec import SpecError, load_pipeline
-
-    try:
-        return load_pipeline(name)
-    except SpecError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _print_checks(failed: list[dict[str, Any]]) -> None:
+    """One entry per failed check: its description, column, rows and what was seen."""
     for check in failed:
         count = check.get("unexpected_count")
         rows = f"{count} rows" if count is not None else "batch"
@@ -89,6 +67,7 @@ def validate(args: argparse.Namespace, _settings: Settings) -> int:
 
 
 def _report_ingest(result: Any, day: date) -> int:
+    """Print an ingest run's outcome; exit 0 when the day was validated (fully or partly)."""
     summary = result.xcom.get("validate_batch")
     landed = result.xcom.get("land_raw") or {}
     print(f"{result.dag_id} {day}: run {result.run_id} {result.state} ({result.mode})")
@@ -116,6 +95,7 @@ def _report_ingest(result: Any, day: date) -> int:
 
 
 def _ingest_run(settings: Settings, pipeline: str, conf: dict[str, Any]) -> int:
+    """Run the pipeline's ingest DAG with ``conf`` and report it."""
     from airloop.platform.runner import run_dag
 
     spec = load_spec_or_usage_error(pipeline)
@@ -165,6 +145,7 @@ def suggest_suite(args: argparse.Namespace, _settings: Settings) -> int:
 
 
 def add_commands(sub: Any) -> None:
+    """Add ``validate``, ``ingest``, ``replay`` and ``suggest-suite`` to ``sub``."""
     p = sub.add_parser("validate", help="validate a file against a pipeline's raw suite")
     p.add_argument("pipeline")
     p.add_argument("file")
@@ -172,12 +153,12 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(func=validate)
     p = sub.add_parser("ingest", help="run the ingest DAG for a date (a real DAG run)")
     p.add_argument("pipeline")
-    p.add_argument("--date", type=_date, required=True, help="YYYY-MM-DD")
+    p.add_argument("--date", type=parse_date, required=True, help="YYYY-MM-DD")
     p.add_argument("--file", help="ingest this file (path or s3:// URI) as the day's batch")
     p.set_defaults(func=ingest)
     p = sub.add_parser("replay", help="re-validate a quarantined date after a suite fix")
     p.add_argument("pipeline")
-    p.add_argument("--date", type=_date, required=True, help="YYYY-MM-DD")
+    p.add_argument("--date", type=parse_date, required=True, help="YYYY-MM-DD")
     p.set_defaults(func=replay)
     p = sub.add_parser("suggest-suite", help="infer a starter GX suite from reference data")
     p.add_argument("pipeline")
@@ -188,15 +169,3 @@ def add_commands(sub: Any) -> None:
         help="overwrite the pipeline's suite (default: write a draft beside it)",
     )
     p.set_defaults(func=suggest_suite)
-
-
-def run(func: Any, args: argparse.Namespace, settings: Settings) -> int:
-    """Call a command, turning every error into a message and an exit code."""
-    try:
-        return int(func(args, settings))
-    except UsageError as exc:
-        print(f"airloop {args.command}: {exc}", file=sys.stderr)
-        return USAGE
-    except Exception as exc:
-        print(f"airloop {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return FAILED

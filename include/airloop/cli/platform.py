@@ -1,20 +1,19 @@
-"""The ``airloop`` command. Exit codes: 0 success, 1 failure, 2 usage error."""
+"""Platform commands: ``up``, ``down`` and ``status`` (the platform, or one pipeline)."""
 
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
-import os
 import sys
-import threading
-from collections.abc import Sequence
+from typing import Any
 
-from airloop import cli_data, cli_loop, cli_models, cli_scaffold
-from airloop.settings import Settings, load_settings
+from airloop.cli import models
+from airloop.cli.common import FAILED, OK
+from airloop.settings import Settings
 
 
-def _print_status(settings: Settings, as_json: bool) -> int:
+def print_status(settings: Settings, as_json: bool) -> int:
+    """The platform's services, health, memory and URLs; exit 0 only when it is healthy."""
     from airloop.platform import embedded, secrets
 
     st = embedded.status(settings)
@@ -41,7 +40,7 @@ def _print_status(settings: Settings, as_json: bool) -> int:
                 indent=2,
             )
         )
-        return 0 if st.healthy else 1
+        return OK if st.healthy else FAILED
     for name, pid in st.services.items():
         print(
             f"  {name:<16} {'running, pid ' + str(pid) if pid else 'DOWN (airloop up restarts it)'}"
@@ -68,36 +67,38 @@ def _print_status(settings: Settings, as_json: bool) -> int:
             print(f"MLflow UI   {settings.mlflow_url}")
             print(f"Model API   {settings.serving_url}/v1/models")
         print(f"Logs        {settings.logs_dir}")
-    return 0 if st.healthy else 1
+    return OK if st.healthy else FAILED
 
 
-def _up(args: argparse.Namespace, settings: Settings) -> int:
+def up(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the platform, wait until it is healthy, then show its status."""
     from airloop.platform import embedded
 
     try:
         embedded.up(settings, timeout_s=args.timeout, profile=args.profile)
     except (embedded.PlatformError, ValueError) as exc:
         print(f"airloop up failed: {exc}", file=sys.stderr)
-        return 1
+        return FAILED
     print("Airloop is up.")
-    return _print_status(settings, as_json=False)
+    return print_status(settings, as_json=False)
 
 
-def _down(_args: argparse.Namespace, settings: Settings) -> int:
+def down(_args: argparse.Namespace, settings: Settings) -> int:
+    """Stop every process the platform started; exit 1 if any is left."""
     from airloop.platform import embedded
 
-    return 0 if not embedded.down(settings).left else 1
+    return OK if not embedded.down(settings).left else FAILED
 
 
-def _status(args: argparse.Namespace, settings: Settings) -> int:
+def status(args: argparse.Namespace, settings: Settings) -> int:
+    """``status``: the platform, or with a pipeline name that pipeline."""
     if args.pipeline:
-        return cli_models.print_pipeline_status(args, settings)
-    return _print_status(settings, as_json=args.json)
+        return models.print_pipeline_status(args, settings)
+    return print_status(settings, as_json=args.json)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="airloop", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def add_commands(sub: Any) -> None:
+    """Add ``up``, ``down`` and ``status`` to the subparsers ``sub``."""
     p = sub.add_parser("up", help="start the embedded platform and wait until it is healthy")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait (default 300)")
     p.add_argument(
@@ -106,53 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="embedded (SQLite, LocalExecutor; the default) or stack (PostgreSQL, Celery on "
         "Redis, MLflow on PostgreSQL + S3); default: the running one, else embedded",
     )
-    p.set_defaults(func=_up)
+    p.set_defaults(func=up)
     p = sub.add_parser("down", help="stop every process the platform started")
-    p.set_defaults(func=_down)
+    p.set_defaults(func=down)
     p = sub.add_parser("status", help="the platform (services, health, memory, URLs) or a pipeline")
     p.add_argument("pipeline", nargs="?", help="show this pipeline's champion, versions, ledger")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=_status)
-    cli_data.add_commands(sub)
-    cli_models.add_commands(sub)
-    cli_loop.add_commands(sub)
-    cli_scaffold.add_commands(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        settings = load_settings()
-        if args.func is not _up:
-            from airloop.platform.services import use_client_env
-
-            use_client_env(settings)  # the stack profile's stores, as tasks see them
-    except ValueError as exc:
-        print(f"airloop: {exc}", file=sys.stderr)
-        return 2
-    return cli_data.run(args.func, args, settings)
-
-
-def console_main() -> None:
-    """The ``airloop`` command: :func:`main`, then a quick exit.
-
-    Tearing the interpreter down after MLflow, scikit-learn and Airflow's SDK were imported
-    takes ~1.5 s here (measured: module and object teardown), which a finished command made its
-    user wait for. What a normal exit does first still happens, in its order: threading's exit
-    hooks (they stop thread pools, whose idle workers would otherwise wait forever), the join of
-    running threads, the exit handlers (logging's flush among them), then the output's flush.
-    """
-    code = main()
-    # The interpreter's own exit steps; there is no public equivalent. Joining threads by hand
-    # is not enough: an idle pool worker (asyncio's default executor) ends only after the hook.
-    threading._shutdown()  # type: ignore[attr-defined]
-    atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-if __name__ == "__main__":
-    console_main()
+    p.set_defaults(func=status)

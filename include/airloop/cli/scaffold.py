@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from airloop.cli_data import OK, UsageError, _date
+from airloop.cli.common import OK, UsageError, parse_date
 from airloop.settings import Settings
 
 DAG_TEMPLATE = '''"""DAGs of the ``{name}`` pipeline (spec: include/pipelines/{name}.yaml)."""
@@ -66,18 +66,27 @@ def _data_reference(path: Path, project_root: Path) -> str:
 
 
 def _targets(settings: Settings, name: str) -> dict[str, Path]:
+    """The four files of pipeline ``name``.
+
+    The smoke test parses the DAG file and validates a day, so it goes with the DAG tests
+    (``tests/dags``) in a project whose suite has that tier, else in ``tests``.
+    """
     from airloop.core.validation import context_dir
     from airloop.spec import pipelines_dir
 
+    tests = settings.project_root / "tests"
+    if (tests / "dags").is_dir():
+        tests = tests / "dags"
     return {
         "spec": pipelines_dir() / f"{name}.yaml",
         "suite": context_dir() / "expectations" / name / "raw.json",
         "dag": settings.dags_folder / f"{name}.py",
-        "test": settings.project_root / "tests" / f"test_pipeline_{name}.py",
+        "test": tests / f"test_pipeline_{name}.py",
     }
 
 
 def _write_new(path: Path, text: str, written: list[Path]) -> None:
+    """Write ``path`` atomically and note it in ``written`` (removed again on a failure)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
@@ -137,6 +146,8 @@ def new_pipeline(args: argparse.Namespace, settings: Settings) -> int:
 def _print_next_steps(
     name: str, data: Path, frame: Any, found: Any, targets: dict[str, Path], settings: Settings
 ) -> None:
+    """What was inferred, the files written, and the commands to run next."""
+
     def shown(path: Path) -> str:
         try:
             return str(path.relative_to(settings.project_root))
@@ -164,6 +175,7 @@ def _print_next_steps(
 
 
 def add_commands(sub: Any) -> None:
+    """Add ``new-pipeline`` to ``sub``."""
     p = sub.add_parser(
         "new-pipeline", help="scaffold a pipeline (spec, suite, DAG, test) from a data file"
     )
@@ -173,6 +185,6 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--task", required=True, choices=("classification", "regression"))
     p.add_argument("--time-column", help="date column; without it rows replay in daily chunks")
     p.add_argument("--positive-class", help="classification: the label counted as positive")
-    p.add_argument("--start-date", type=_date, help="without a time column: the first day "
+    p.add_argument("--start-date", type=parse_date, help="without a time column: the first day "
                    f"(default {date(2024, 1, 1)})")  # fmt: skip
     p.set_defaults(func=new_pipeline)

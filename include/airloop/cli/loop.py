@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from datetime import date, timedelta
 from typing import Any
 
-from airloop.cli_data import FAILED, OK, UsageError, load_spec_or_usage_error
+from airloop.cli.common import (
+    FAILED,
+    OK,
+    UsageError,
+    load_spec_or_usage_error,
+    parse_date,
+    print_error,
+)
 from airloop.settings import Settings
 
 # The demo's story on the shipped bike_demand pipeline: its simulator switches to a new regime
@@ -21,14 +27,8 @@ DEMO_END = date(2012, 6, 12)
 FOLLOWER_NICENESS = 10
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
 def _progress(outcome: Any) -> None:
+    """One day's line while the loop runs."""
     share = "-" if outcome.drift_share is None else f"{outcome.drift_share:.2f}"
     line = (
         f"  {outcome.date}  {outcome.validation:<11} champion v{outcome.champion}  "
@@ -38,6 +38,7 @@ def _progress(outcome: Any) -> None:
 
 
 def print_table(days: list[Any]) -> None:
+    """The days as a table: validation, champion, drift share and the decision in a word."""
     print(f"\n{'date':<11} {'validation':<12} {'champion':<9} {'drift':<6} decision")
     for d in days:
         share = "-" if d.drift_share is None else f"{d.drift_share:.2f}"
@@ -55,6 +56,7 @@ def print_table(days: list[Any]) -> None:
 
 
 def _loop(settings: Settings, pipeline: str, in_process: bool) -> Any:
+    """The pipeline's :class:`~airloop.loop.Loop`: on the platform when it runs, else here."""
     from airloop.loop import Loop
     from airloop.platform.runner import platform_running
 
@@ -75,6 +77,7 @@ def _loop(settings: Settings, pipeline: str, in_process: bool) -> Any:
 
 
 def _range(args: argparse.Namespace, spec: Any) -> tuple[date, date]:
+    """First and last date from ``--start``/``--end`` or ``--days``."""
     if args.days is not None:
         if args.days < 1:
             raise UsageError("--days must be at least 1")
@@ -88,6 +91,7 @@ def _range(args: argparse.Namespace, spec: Any) -> tuple[date, date]:
 
 
 def _where(settings: Settings, pipeline: str) -> None:
+    """Where the demo's results are: the UIs, the drift reports, the status command."""
     from airloop.project import lake_root
 
     print("\nWhere to look:")
@@ -108,7 +112,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         days = loop.run(start, end, _progress)
     except LoopError as exc:
-        print(f"airloop run: {exc}", file=sys.stderr)
+        print_error("run", exc)
         return FAILED
     print_table(days)
     return OK
@@ -133,7 +137,7 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     try:
         days = loop.run(DEMO_START, DEMO_END, _progress)
     except LoopError as exc:
-        print(f"airloop demo: {exc}", file=sys.stderr)
+        print_error("demo", exc)
         return FAILED
     print_table(days)
     print(f"\nDemo finished in {time.monotonic() - began:.0f} s.")
@@ -142,10 +146,11 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_commands(sub: Any) -> None:
+    """Add ``run`` and ``demo`` to ``sub``."""
     p = sub.add_parser("run", help="run the daily cycle (ingest → score → monitor → train)")
     p.add_argument("pipeline")
-    p.add_argument("--start", type=_date, help="first date (YYYY-MM-DD)")
-    p.add_argument("--end", type=_date, help="last date (YYYY-MM-DD)")
+    p.add_argument("--start", type=parse_date, help="first date (YYYY-MM-DD)")
+    p.add_argument("--end", type=parse_date, help="last date (YYYY-MM-DD)")
     p.add_argument("--days", type=int, help="N days from --start (default: the spec's start)")
     p.add_argument("--in-process", action="store_true", help="run DAGs here even if `make up` runs")
     p.set_defaults(func=run)
