@@ -135,3 +135,17 @@ def test_each_heavy_library_has_exactly_one_home_module() -> None:
             if top in homes and not (p.parent.name == "core" and p.name == homes[top]):
                 problems.append(f"{p.relative_to(REPO)} imports {name}")
     assert not problems, problems
+
+
+def test_nothing_outside_the_adapters_imports_them() -> None:
+    """The CLI, the loop, the core, the platform and the bench reach the lake and the pipeline
+    through ``airloop.project``; only DAG files and the adapters themselves import
+    ``airloop.airflow`` (generated DAG files name it in templates, as text)."""
+    paths = [p for p in PKG.rglob("*.py") if "airflow" not in p.relative_to(PKG).parts]
+    paths += list((REPO / "bench").glob("*.py"))
+    problems = {}
+    for p in paths:
+        bad = sorted(n for n in _imports(p, False) if n.startswith("airloop.airflow"))
+        if bad:
+            problems[str(p.relative_to(REPO))] = bad
+    assert len(paths) > 40 and not problems, problems
