@@ -17,7 +17,9 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from airloop.core import ingest, monitor_steps, retraining, scoring
+from airloop.core.data import ingest
+from airloop.core.model import retraining, scoring
+from airloop.core.monitor import steps as monitor_steps
 from airloop.core.pipeline import Pipeline
 from airloop.project import open_pipeline, storage_path
 

@@ -1,4 +1,5 @@
-"""Cost of airloop.core.drift.compute (Evidently) at N current rows: wall seconds and peak memory.
+"""Cost of airloop.core.monitor.drift.compute (Evidently) at N current rows: wall seconds and
+peak memory.
 
 Usage: python bench/drift_cost.py ROWS [ROWS ...]   (one fresh process per size)
 Each size builds, untimed, a current frame of ROWS rows in the UCI hourly schema (a simulated
@@ -32,8 +33,8 @@ def measure(rows: int) -> dict:
     import numpy as np
     import pandas as pd
 
-    from airloop.core import drift
-    from airloop.core.simulator import simulate_range
+    from airloop.core.monitor import drift
+    from airloop.core.simulators.simulator import simulate_range
 
     history = simulate_range(date(2011, 1, 1), 365, seed=1)
     profile = history.groupby(["hr", "workingday"])["cnt"].mean()

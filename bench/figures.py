@@ -87,7 +87,7 @@ def parse() -> dict:
 @functools.cache
 def _history():
     """The bike spec and a simulated 2011 (8760 hourly rows) to train on."""
-    from airloop.core.simulator import simulate_range
+    from airloop.core.simulators.simulator import simulate_range
     from airloop.spec import load_pipeline
 
     return load_pipeline("bike_demand"), simulate_range(date(2011, 1, 1), 365, seed=1)
@@ -103,8 +103,8 @@ def _world(rows: int, params: dict | None = None):
     """
     import numpy as np
 
-    from airloop.core import training
-    from airloop.core.simulator import simulate_range
+    from airloop.core.model import training
+    from airloop.core.simulators.simulator import simulate_range
 
     spec, history = _history()
     model = training.build_pipeline(spec, params)
@@ -133,7 +133,9 @@ def scale(rows: int) -> dict:
     """P3: validate (GX) + score + drift (Evidently) for one day of ``rows`` rows, scored by the
     city-scale pipeline's model; ``score_s_hourly_model`` is the same scoring with the shipped
     hourly spec's model (300 rounds), for comparison."""
-    from airloop.core import drift, scoring, training, validation
+    from airloop.core.data import validation
+    from airloop.core.model import scoring, training
+    from airloop.core.monitor import drift
 
     with tempfile.TemporaryDirectory() as tmp:
         _private_gx(tmp)
@@ -177,8 +179,8 @@ def scale(rows: int) -> dict:
 def scoring_ratio(rows: int) -> dict:
     """P5: rows/s of the scoring task's work (lake read → predict → atomic publish) over
     rows/s of ``model.predict`` alone, on the same validated partition."""
-    from airloop.core import scoring, training
-    from airloop.core.lake import Lake
+    from airloop.core.data.lake import Lake
+    from airloop.core.model import scoring, training
 
     spec, model, _, day = _world(rows)
     with tempfile.TemporaryDirectory() as tmp:

@@ -158,8 +158,8 @@ def task_cost(preload: bool = True) -> dict:
 
 def drift_to_champion(rows: int) -> dict:
     """P4: first drifted batch lands → ``champion`` flips, drifted days back to back."""
-    from airloop.core import ledger, registry
-    from airloop.core.lake import Lake
+    from airloop.core.data.lake import Lake
+    from airloop.core.model import ledger, registry
 
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -204,8 +204,8 @@ def drift_to_champion(rows: int) -> dict:
 
 def _monitored_days(lake_root: Path, first: date, count: int) -> list[dict]:
     """Each loop day's drift share and policy decision, as the monitor DAG recorded them."""
-    from airloop.core import monitoring
-    from airloop.core.lake import Lake
+    from airloop.core.data.lake import Lake
+    from airloop.core.monitor import monitoring
 
     lake, found = Lake(lake_root, project.PIPELINE), []
     for offset in range(count):

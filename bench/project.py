@@ -111,8 +111,8 @@ def create(
 
 def seed(lake_root: Path, rows: int, start: date, days: int = SEEDED_DAYS) -> None:
     """Validated history before ``start`` (what earlier ingests would have published)."""
-    from airloop.core.lake import Lake
-    from airloop.core.scaled_simulator import simulate_scaled_day
+    from airloop.core.data.lake import Lake
+    from airloop.core.simulators.scaled_simulator import simulate_scaled_day
 
     lake = Lake(lake_root, PIPELINE)
     for back in range(days, 0, -1):

@@ -22,8 +22,8 @@ def measure(rows: int) -> dict:
     import os
     import shutil
 
-    from airloop.core import validation
-    from airloop.core.simulator import simulate_range
+    from airloop.core.data import validation
+    from airloop.core.simulators.simulator import simulate_range
 
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(

@@ -52,8 +52,8 @@ def seed_validated(lake_root: Path, pipeline: str, start, days: int, seed: int =
     """Publish ``days`` simulated days as validated partitions (what ingest would have done)."""
     from datetime import timedelta
 
-    from airloop.core.lake import Lake
-    from airloop.core.simulator import simulate_day
+    from airloop.core.data.lake import Lake
+    from airloop.core.simulators.simulator import simulate_day
 
     lake = Lake(lake_root, pipeline)
     for i in range(days):

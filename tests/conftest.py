@@ -117,7 +117,7 @@ def _pipeline_loop(name: str, folder: Path, monkeypatch: pytest.MonkeyPatch):
     import yaml
     from airflow.dag_processing.dagbag import DagBag
 
-    from airloop.core.lake import Lake
+    from airloop.core.data.lake import Lake
     from airloop.loop import Loop
     from airloop.platform.runner import result_of
     from airloop.settings import load_settings

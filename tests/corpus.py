@@ -27,7 +27,7 @@ class Case:
 
 
 def good_frame() -> pd.DataFrame:
-    from airloop.core.simulator import simulate_day
+    from airloop.core.simulators.simulator import simulate_day
 
     return simulate_day(GOOD_DAY, seed=7, missing_hour_rate=0.0)
 

@@ -49,7 +49,7 @@ def _failed(result: runner.RunResult) -> str:
 def _warm_imports() -> None:
     """Import what reading a day's outcome needs: the lake (pandas) and MLflow's client."""
     with contextlib.suppress(Exception):  # only a head start: the real import reports errors
-        from airloop.core import ledger, monitoring, registry  # noqa: F401
+        from airloop.core.model import ledger, registry  # noqa: F401
         from airloop.project import lake_root
 
         lake_root()  # imports Airflow's SDK for ObjectStoragePath (~1 s)
@@ -103,7 +103,8 @@ class Loop:
         """One day of the loop; returns what happened (a quarantined day stops at ingest)."""
         started = time.monotonic()
         ingest = self._run("ingest", {"date": day.isoformat()}, ("validate_batch",))
-        from airloop.core import monitoring, registry  # after the trigger: pandas, ~0.7 s cold
+        from airloop.core.model import registry
+        from airloop.core.monitor import monitoring  # after the trigger: pandas, ~0.7 s cold
 
         summary = ingest.xcom.get("validate_batch") or {}
         status = summary.get("status", "failed")
@@ -138,7 +139,8 @@ class Loop:
 
     def _train(self, decision: dict[str, Any]) -> str:
         """Serve the day's retrain request: follow the scheduler's run, or run it here."""
-        from airloop.core import ledger, monitoring
+        from airloop.core.model import ledger
+        from airloop.core.monitor import monitoring
 
         key = decision["key"]
         if self.platform:

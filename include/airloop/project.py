@@ -41,7 +41,7 @@ def lake_root() -> Any:
 
 def open_pipeline(name: str) -> Pipeline:
     """The pipeline ``name``: its validated spec, its lake and its registered model."""
-    from airloop.core.lake import Lake
+    from airloop.core.data.lake import Lake
     from airloop.core.pipeline import Pipeline, RegisteredModel
     from airloop.spec import load_pipeline
 

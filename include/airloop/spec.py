@@ -79,7 +79,7 @@ Metric = Literal["rmse", "mae", "r2", "roc_auc", "f1", "log_loss", "accuracy"]
 
 
 class PromotionSpec(_Strict):
-    """When a challenger replaces the champion (see ``airloop.core.decision``)."""
+    """When a challenger replaces the champion (see ``airloop.core.model.decision``)."""
 
     metric: Metric = "rmse"
     floor: float  # the challenger must be at least this good (≤ for errors, ≥ for scores)
@@ -95,7 +95,7 @@ class PromotionSpec(_Strict):
 
 
 class DriftPolicySpec(_Strict):
-    """When confirmed drift becomes a retrain request (see ``airloop.core.drift_policy``)."""
+    """When confirmed drift becomes a retrain request (``airloop.core.monitor.drift_policy``)."""
 
     mode: Literal["act", "observe"] = "act"  # observe: record what would trigger, trigger nothing
     drift_share: float = Field(0.5, gt=0, le=1)  # a day drifts when this share of columns drift

@@ -16,7 +16,7 @@ class _Strict(BaseModel):
 
 
 class DriftScenarioSpec(_Strict):
-    """A simulated regime shift from ``start`` on (see ``airloop.core.simulator.DriftScenario``)."""
+    """A simulated regime shift from ``start`` on (``simulators.simulator.DriftScenario``)."""
 
     start: date
     temp_shift: float = Field(0.0, ge=-1, le=1)
@@ -32,7 +32,7 @@ class SimulatorSource(_Strict):
     missing_hour_rate: float = Field(0.01, ge=0, le=0.5)
     drift: DriftScenarioSpec | None = None
     # Set: a city-scale day of this many counter-hours instead of one row per hour (load tests,
-    # `make bench`); ``instant`` is then the key (see airloop.core.scaled_simulator).
+    # `make bench`); ``instant`` is then the key (see airloop.core.simulators.scaled_simulator).
     rows_per_day: int | None = Field(None, ge=24, le=1_000_000)
 
 

@@ -8,7 +8,8 @@ import json
 from datetime import date
 
 from _support import REPO
-from airloop.core import ledger, monitoring, registry
+from airloop.core.model import ledger, registry
+from airloop.core.monitor import monitoring
 
 LAUNCH = date(2024, 1, 11)  # earlier than the shipped 2024-01-22, to keep the test short
 
@@ -20,7 +21,8 @@ def test_churn_loop_and_history_report(pipeline_loop) -> None:
 
     lake, write_spec, make_loop, runs = pipeline_loop("subscription_churn")
     write_spec({
-        "source": {"kind": "python", "callable": "airloop.core.churn_simulator:simulate_day",
+        "source": {"kind": "python",
+                   "callable": "airloop.core.simulators.churn_simulator:simulate_day",
                    "params": {"seed": 7, "customers": 400, "drift_start": LAUNCH.isoformat()}},
         "monitoring": {"policy": {"initial_min_days": 8, "retry_days": 3}},
         "promotion": {"floor": 0.6},

@@ -11,7 +11,8 @@ from datetime import date, timedelta
 import yaml
 
 from _support import REPO
-from airloop.core import ledger, monitoring, registry
+from airloop.core.model import ledger, registry
+from airloop.core.monitor import monitoring
 
 SPEC = yaml.safe_load((REPO / "include" / "pipelines" / "bike_demand.yaml").read_text())
 

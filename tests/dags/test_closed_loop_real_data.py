@@ -10,7 +10,8 @@ from datetime import date
 
 import pytest
 
-from airloop.core import ledger, monitoring
+from airloop.core.model import ledger
+from airloop.core.monitor import monitoring
 
 
 def test_real_uci_data_drifts_with_the_seasons_and_the_loop_retrains(loop_env) -> None:

@@ -1,4 +1,5 @@
-"""airloop.core.drift against real Evidently: data, prediction and target drift, quality, costs."""
+"""airloop.core.monitor.drift against real Evidently: data, prediction and target drift, quality,
+costs."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pandas as pd
 import pytest
 
 from _support import HOUR_CSV
-from airloop.core import drift
-from airloop.core.simulator import DriftScenario, simulate_range
+from airloop.core.monitor import drift
+from airloop.core.simulators.simulator import DriftScenario, simulate_range
 
 FEATURES = [
     "season", "yr", "mnth", "hr", "holiday", "weekday", "workingday", "weathersit",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import corpus
-from airloop.core.lake import Lake
+from airloop.core.data.lake import Lake
 
 DAY = "2012-06-05"
 

@@ -11,8 +11,9 @@ from datetime import date, timedelta
 import yaml
 
 from _support import REPO, seed_validated
-from airloop.core import monitoring, registry
-from airloop.core.simulator import DriftScenario
+from airloop.core.model import registry
+from airloop.core.monitor import monitoring
+from airloop.core.simulators.simulator import DriftScenario
 
 SPEC = yaml.safe_load((REPO / "include" / "pipelines" / "bike_demand.yaml").read_text())
 

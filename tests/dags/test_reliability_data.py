@@ -21,8 +21,9 @@ import pytest
 
 import corpus
 from _support import REPO, seed_validated
-from airloop.core import ledger, monitoring, registry
-from airloop.core.lake import Lake
+from airloop.core.data.lake import Lake
+from airloop.core.model import ledger, registry
+from airloop.core.monitor import monitoring
 
 pytestmark = pytest.mark.reliability
 
@@ -133,8 +134,8 @@ _PUBLISH = """\
 import sys
 from datetime import date
 from pathlib import Path
-from airloop.core.lake import Lake
-from airloop.core.simulator import simulate_day
+from airloop.core.data.lake import Lake
+from airloop.core.simulators.simulator import simulate_day
 day = date.fromisoformat(sys.argv[2])
 Lake(Path(sys.argv[1]), "bike_demand").publish(
     "validated", day, simulate_day(day, seed=int(sys.argv[3])), {"seed": sys.argv[3]})
@@ -161,7 +162,7 @@ def _parts(lake: Lake, day: date) -> set[str]:
 
 
 def test_a_publish_killed_before_its_manifest_exposes_nothing_partial(tmp_path) -> None:
-    from airloop.core.simulator import simulate_day
+    from airloop.core.simulators.simulator import simulate_day
 
     lake, day = Lake(tmp_path / "lake", PIPELINE), date(2012, 5, 1)
     first, second = simulate_day(day, seed=1), simulate_day(day, seed=2)
@@ -216,8 +217,8 @@ def test_an_ingest_run_killed_before_its_manifest_reruns_cleanly(loop_env, tmp_p
 _STORM = """\
 import json, sys, threading, time
 from pathlib import Path
-from airloop.core import monitoring
-from airloop.core.lake import Lake
+from airloop.core.monitor import monitoring
+from airloop.core.data.lake import Lake
 from airloop.spec import load_pipeline
 worker, threads, folder, ops = sys.argv[2], int(sys.argv[3]), Path(sys.argv[4]), sys.argv[5]
 lake, spec = Lake(Path(sys.argv[1]), "bike_demand"), load_pipeline("bike_demand")

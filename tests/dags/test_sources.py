@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from airloop.core import readers, sources
-from airloop.core.simulator import simulate_range
+from airloop.core.data import readers, sources
+from airloop.core.simulators.simulator import simulate_range
 from airloop.spec import FileSource, PipelineSpec, load_pipeline
 
 START = date(2012, 3, 1)
@@ -121,7 +121,7 @@ def test_sql_source_through_the_ingest_dag(
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
     assert str(dag_run.state) == "success", states
 
-    from airloop.core.lake import Lake
+    from airloop.core.data.lake import Lake
 
     published = Lake(isolated_state / "state" / "lake", "bike_demand").read(
         "validated", date(2012, 3, 2)

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from _support import REPO, seed_validated
-from airloop.core import ledger, registry
-from airloop.core.lake import Lake
+from airloop.core.data.lake import Lake
+from airloop.core.model import ledger, registry
 
 START = date(2012, 4, 1)
 END = date(2012, 5, 12)  # 42 days: the spec's window
@@ -103,7 +103,7 @@ def test_promote_reject_inconclusive_and_rollback(model_plane) -> None:
 
 def test_a_retried_training_reuses_its_version(model_plane) -> None:
     """A second try of the same Airflow run finds the version the first try registered."""
-    from airloop.core import challenger
+    from airloop.core.model import challenger
     from airloop.spec import load_pipeline
 
     lake, _, _ = model_plane

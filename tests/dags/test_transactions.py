@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from airloop.core import ledger, promotion, registry
+from airloop.core.data.lake import Lake
 from airloop.core.failpoints import FailpointHit
-from airloop.core.lake import Lake
+from airloop.core.model import ledger, promotion, registry
 
 NAME = "txn_model"
 AT = datetime(2012, 6, 1, tzinfo=UTC)
@@ -155,7 +155,7 @@ def test_a_retried_monitor_run_gets_back_the_request_its_first_try_created(
 
     import pandas as pd
 
-    from airloop.core import monitoring
+    from airloop.core.monitor import monitoring
     from airloop.spec import load_pipeline
 
     monkeypatch.setenv("AIRLOOP_FAILPOINT_DIR", str(tmp_path / "fired"))
@@ -211,7 +211,7 @@ def test_only_a_real_failed_precondition_means_already_created() -> None:
     claimed", so the caller stood down instead of retrying."""
     from botocore.exceptions import ClientError
 
-    from airloop.core.storage import _precondition_failed
+    from airloop.core.data.storage import _precondition_failed
 
     def client_error(code: str, status: int) -> ClientError:
         body = {"Error": {"Code": code, "Message": "m"},

@@ -9,7 +9,7 @@ import pytest
 
 import corpus
 from _support import HOUR_CSV
-from airloop.core import ingest, lake, readers, validation
+from airloop.core.data import ingest, lake, readers, validation
 from airloop.spec import load_pipeline
 
 CASES = corpus.build()
@@ -101,7 +101,7 @@ def test_unreadable_outcome_is_a_batch_failure() -> None:
 
 
 def test_simulated_days_pass_the_suite(isolated_state, spec) -> None:
-    from airloop.core.simulator import DriftScenario, simulate_day
+    from airloop.core.simulators.simulator import DriftScenario, simulate_day
 
     drift = DriftScenario(start=date(2012, 6, 1), temp_shift=0.12, demand_multiplier=1.3)
     for day in (date(2011, 3, 1), date(2012, 7, 4), date(2026, 11, 23)):
@@ -121,8 +121,8 @@ def _row_by_row(a: pd.Series, b: pd.Series, value_pairs: list) -> list[bool]:
 
 
 def test_the_vectorised_pair_check_answers_as_gx_does() -> None:
-    """airloop.core.vectorised_checks replaces GX's iterrows loop; the answers must not change."""
-    from airloop.core.vectorised_checks import pairs_in_set
+    """core.data.vectorised_checks replaces GX's iterrows loop; the answers must not change."""
+    from airloop.core.data.vectorised_checks import pairs_in_set
 
     pairs = [[1, 1], [1, 2], [2, 3], [None, 4], ["x", 5]]
     a = pd.Series([1, 1, 2, 2, None, None, "x", "x", 1.0, float("nan")], dtype=object)
@@ -141,8 +141,8 @@ def test_the_vectorised_strftime_check_answers_as_gx_does() -> None:
 
     import great_expectations as gx
 
-    from airloop.core.validation import get_context
-    from airloop.core.vectorised_checks import matches_strftime
+    from airloop.core.data.validation import get_context
+    from airloop.core.data.vectorised_checks import matches_strftime
 
     values = ["2012-06-01", "2012-06-01", "2012-02-30", "06/01/2012", "", "2012-6-1", "2012-06-01x"]
     column = pd.Series(values * 3, dtype=object)

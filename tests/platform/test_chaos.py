@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,14 +24,12 @@ import pytest
 import yaml
 
 from _backing import PrivatePostgres, PrivateRedis
+from _stack import StackUnderTest, running_stack, stack_env_defaults
 from _support import REPO, free_port, free_port_block, http_json, platform_env
-from airloop.platform import embedded, processes, stack, stack_setup
-from airloop.platform.rest import AirflowClient
-from airloop.settings import load_settings
+from airloop.platform import processes, stack_setup
 
 pytestmark = [pytest.mark.chaos, pytest.mark.platform, pytest.mark.stack,
               pytest.mark.timeout(2700)]  # fmt: skip
-AIRLOOP = str(REPO / ".venv" / "bin" / "airloop")
 PIPELINE, START = "bike_demand", date(2012, 5, 1)
 STAGES = ("ingest", "score", "monitor", "train")
 # (fault, the DAG whose running run it waits for): MLflow dies while a model trains.
@@ -57,18 +54,11 @@ def _patient(call, timeout_s: float = 180) -> Any:
             time.sleep(1)
 
 
-class Chaos:
+class Chaos(StackUnderTest):
     def __init__(self, env: dict[str, str], pg: PrivatePostgres, redis: PrivateRedis) -> None:
-        self.env, self.pg, self.redis = env, pg, redis
-        self.settings, self.config = load_settings(env), stack.load_stack(env)
-        self.secrets = json.loads((self.settings.home / "secrets.json").read_text())
-        self.client = AirflowClient(self.settings.airflow_url, "admin",
-                                    self.secrets["admin_password"])  # fmt: skip
+        super().__init__(env)
+        self.pg, self.redis = pg, redis
         self.s3 = stack_setup.s3_client(self.config, self.secrets)
-
-    def cli(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        return subprocess.run([AIRLOOP, *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout, check=False)  # fmt: skip
 
     def get(self, path: str) -> Any:
         return _patient(lambda: self.client.get(path))
@@ -86,12 +76,7 @@ class Chaos:
         ]
 
     def keys(self, prefix: str = "") -> list[str]:
-        def listing() -> list[str]:
-            pages = self.s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self.config.bucket, Prefix=prefix)  # fmt: skip
-            return [o["Key"] for page in pages for o in page.get("Contents", [])]
-
-        return _patient(listing)
+        return _patient(lambda: super(Chaos, self).keys(prefix))
 
     def manifest(self, zone: str, day: date) -> dict[str, Any] | None:
         key = f"lake/{PIPELINE}/{zone}/date={day.isoformat()}/_manifest.json"
@@ -102,13 +87,7 @@ class Chaos:
         return json.loads(body)
 
     def mlflow_sql(self, query: str) -> list[tuple]:
-        import psycopg
-
-        url = self.config.pg_admin_url.rsplit("/", 1)[0] + f"/{self.config.mlflow_db}"
-        return _patient(lambda: psycopg.connect(url).execute(query).fetchall())
-
-    def record(self, name: str) -> processes.ProcessRecord:
-        return {r.name: r for r in processes.read_records(self.settings.run_dir)}[name]
+        return _patient(lambda: self.sql(self.config.mlflow_db, query))
 
 
 @pytest.fixture(scope="module")
@@ -128,24 +107,18 @@ def chaos(tmp_path_factory) -> Chaos:
     env.update(
         AIRLOOP_STACK_NAME="airloop_chaos", AIRLOOP_PG_ADMIN_URL=pg.url,
         AIRLOOP_REDIS_URL=redis.url, AIRLOOP_S3_PORT=str(free_port_block(8)),
-        AIRLOOP_TASK_HEARTBEAT_TIMEOUT="20",  # a killed worker's task is noticed in 20 s
         AIRLOOP_TASK_QUEUED_TIMEOUT="60",  # a hand-off the killed scheduler lost: requeued
         AIRLOOP_RETRY_DELAY_S="10",  # retries at ~10 s and ~20 s outlast most restarts
     )  # fmt: skip
-    up = subprocess.run(["make", "-C", str(REPO), "up", "PROFILE=stack"], env=env,
-                        capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
-    settings = load_settings(env)
+    env.update(stack_env_defaults())
     try:
-        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
-        live = Chaos(env, pg, redis)
-        for stage in ("score", "monitor", "train", "reconcile"):  # the Asset chain's consumers
-            live.client.wait_for_dag(f"{PIPELINE}__{stage}")
-            live.client.patch(f"/api/v2/dags/{PIPELINE}__{stage}", {"is_paused": False})
-        yield live
+        with running_stack(env):
+            live = Chaos(env, pg, redis)
+            for stage in ("score", "monitor", "train", "reconcile"):  # the Asset chain's consumers
+                live.client.wait_for_dag(f"{PIPELINE}__{stage}")
+                live.client.patch(f"/api/v2/dags/{PIPELINE}__{stage}", {"is_paused": False})
+            yield live
     finally:
-        subprocess.run(["make", "-C", str(REPO), "down"], env=env, capture_output=True,
-                       timeout=300, check=False)  # fmt: skip
-        processes.stop_all(processes.read_records(settings.run_dir), embedded.marker(settings))
         redis.close()
         pg.close()
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from airloop.core import monitoring
-from airloop.core.lake import MANIFEST, Lake
+from airloop.core.data.lake import MANIFEST, Lake
+from airloop.core.monitor import monitoring
 
 DAY = date(2012, 6, 5)
 
@@ -49,8 +49,8 @@ def test_the_ingest_dag_runs_on_an_s3_lake(
 def test_file_source_reads_from_s3(s3_lake, suffix: str, tmp_path: Path) -> None:
     from airflow.sdk import ObjectStoragePath
 
-    from airloop.core import sources
-    from airloop.core.simulator import simulate_range
+    from airloop.core.data import sources
+    from airloop.core.simulators.simulator import simulate_range
     from airloop.spec import PipelineSpec, load_pipeline
 
     client, bucket = s3_lake

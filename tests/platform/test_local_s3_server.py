@@ -105,7 +105,7 @@ def test_wrong_or_missing_credentials_are_refused_and_internal_apis_are_closed(
 def test_create_exclusive_through_object_storage_path(running: Server, monkeypatch) -> None:
     from airflow.sdk import ObjectStoragePath
 
-    from airloop.core.storage import create_exclusive
+    from airloop.core.data.storage import create_exclusive
 
     extra = {"endpoint_url": running.config.endpoint, "region_name": "us-east-1"}
     conn = {"conn_type": "aws", "login": KEYS["s3_access_key"],

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from _support import free_port, http_json, seed_validated
-from airloop.core import challenger, promotion, registry
-from airloop.core.simulator import simulate_day
+from airloop.core.model import challenger, promotion, registry
+from airloop.core.simulators.simulator import simulate_day
 from airloop.spec import load_pipeline
 
 TOKEN = "test-token-not-a-secret"

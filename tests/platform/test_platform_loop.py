@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from _support import REPO, platform_env, seed_validated
-from airloop.core.lake import Lake
+from airloop.core.data.lake import Lake
 from airloop.platform import embedded, processes
 from airloop.platform.rest import AirflowClient
 from airloop.platform.runner import wait_for

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from _support import seed_validated
-from airloop.core import monitoring
-from airloop.core.lake import Lake
-from airloop.core.reconcile import find_stalled
-from airloop.core.storage import TEMP_SUFFIX, sweep_temp
+from airloop.core.data.lake import Lake
+from airloop.core.data.reconcile import find_stalled
+from airloop.core.data.storage import TEMP_SUFFIX, sweep_temp
+from airloop.core.monitor import monitoring
 
 D = date(2012, 5, 1)
 FUTURE = time.time() + 3600  # everything written so far counts as settled

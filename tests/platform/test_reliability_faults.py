@@ -25,8 +25,8 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from _support import REPO, _Environ, http_json, platform_env, seed_validated
-from airloop.core import ledger
-from airloop.core.lake import Lake
+from airloop.core.data.lake import Lake
+from airloop.core.model import ledger
 from airloop.platform import embedded, processes
 from airloop.platform.rest import AirflowClient
 from airloop.platform.runner import wait_for

@@ -13,10 +13,8 @@ import json
 import os
 import re
 import signal
-import subprocess
 import threading
 import time
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import quote
@@ -24,54 +22,25 @@ from urllib.parse import quote
 import pytest
 import yaml
 
+from _stack import StackUnderTest, running_stack, stack_env_defaults
 from _support import REPO, _Environ, free_port_block, http_json, platform_env
 from airloop.platform import embedded, health, processes, stack, stack_setup
-from airloop.platform.rest import AirflowClient
 from airloop.platform.runner import wait_for
-from airloop.settings import Settings, load_settings
 
 pytestmark = [pytest.mark.platform, pytest.mark.stack]
-AIRLOOP = str(REPO / ".venv" / "bin" / "airloop")
 TRAIN = "bike_demand__train"
 
 
-@dataclass
-class Stack:
-    env: dict[str, str]
-    settings: Settings
-    config: stack.StackConfig
-    secrets: dict[str, str]
-    client: AirflowClient
-
-    def cli(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        return subprocess.run([AIRLOOP, *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout, check=False)  # fmt: skip
-
+class Stack(StackUnderTest):
     def status(self) -> dict[str, Any]:
         done = self.cli("status", "bike_demand", "--json")
         assert done.returncode == 0, done.stderr[-2000:]
         return json.loads(done.stdout)
 
-    def sql(self, database: str, query: str) -> list[tuple]:
-        import psycopg
-
-        url = self.config.pg_admin_url.rsplit("/", 1)[0] + f"/{database}"
-        with psycopg.connect(url) as conn:
-            return conn.execute(query).fetchall()
-
     def versions(self) -> list[int]:
         query = "SELECT version FROM model_versions WHERE name = 'bike_demand'"
         rows = self.sql(self.config.mlflow_db, query)
         return sorted(v for (v,) in rows)
-
-    def keys(self, prefix: str = "") -> list[str]:
-        s3 = stack_setup.s3_client(self.config, self.secrets)
-        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=self.config.bucket,
-                                                               Prefix=prefix)  # fmt: skip
-        return [o["Key"] for page in pages for o in page.get("Contents", [])]
-
-    def record(self, name: str) -> processes.ProcessRecord:
-        return {r.name: r for r in processes.read_records(self.settings.run_dir)}[name]
 
     def start(self, name: str) -> None:
         with _Environ(self.env):
@@ -95,20 +64,13 @@ def live(tmp_path_factory) -> Stack:
         AIRLOOP_STACK_NAME=f"airloop_t{os.getpid()}",
         AIRLOOP_S3_PORT=str(free_port_block(8)),  # SeaweedFS uses the port and the next 7
         AIRLOOP_REDIS_URL="redis://127.0.0.1:6379/11",
-        AIRLOOP_TASK_HEARTBEAT_TIMEOUT="20",  # notice a killed worker within the test's patience
     )
-    settings, config = load_settings(env), stack.load_stack(env)
-    up = subprocess.run(["make", "-C", str(REPO), "up", "PROFILE=stack"], env=env,
-                        capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
+    env.update(stack_env_defaults())
+    config = stack.load_stack(env)
     try:
-        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
-        values = json.loads((settings.home / "secrets.json").read_text())
-        client = AirflowClient(settings.airflow_url, "admin", values["admin_password"])
-        yield Stack(env, settings, config, values, client)
+        with running_stack(env):
+            yield Stack(env)
     finally:
-        subprocess.run(["make", "-C", str(REPO), "down"], env=env, capture_output=True,
-                       timeout=300, check=False)  # fmt: skip
-        processes.stop_all(processes.read_records(settings.run_dir), embedded.marker(settings))
         stack_setup.drop_postgres(config)
         import redis
 
@@ -165,7 +127,7 @@ class _Load:
     """Requests to the stack's model server from two threads until stopped."""
 
     def __init__(self, live: Stack) -> None:
-        from airloop.core.simulator import simulate_day
+        from airloop.core.simulators.simulator import simulate_day
         from airloop.spec import load_pipeline
 
         with _Environ(live.env):

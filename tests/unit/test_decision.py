@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airloop.core.decision import INCONCLUSIVE, PROMOTE, REJECT, decide, paired_bootstrap
+from airloop.core.model.decision import INCONCLUSIVE, PROMOTE, REJECT, decide, paired_bootstrap
 from airloop.spec import PromotionSpec
 
 POLICY = PromotionSpec(

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airloop.core.drift_policy import Observation, PriorRequest, decide
+from airloop.core.monitor.drift_policy import Observation, PriorRequest, decide
 from airloop.spec import DriftPolicySpec
 
 D0 = date(2012, 6, 1)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from airloop.core.lake import Lake
+from airloop.core.data.lake import Lake
 
 DAY = date(2012, 6, 5)
 
@@ -57,7 +57,7 @@ def test_an_unreachable_store_fails_with_a_message_naming_it(monkeypatch) -> Non
 
     from airflow.sdk import ObjectStoragePath
 
-    from airloop.core.storage import StorageUnavailable
+    from airloop.core.data.storage import StorageUnavailable
 
     extra = {"endpoint_url": "http://127.0.0.1:9", "region_name": "us-east-1",
              "config_kwargs": {"connect_timeout": 2, "retries": {"max_attempts": 1}}}  # fmt: skip
@@ -104,7 +104,7 @@ def test_a_killed_publishers_lock_is_taken_back_by_its_retry_and_broken_after_it
     import sys
     import time
 
-    from airloop.core import locks
+    from airloop.core.data import locks
 
     path = tmp_path / "p.lock"
     path.write_text(json.dumps({"owner": "run-a", "expires": time.time() + 60}))

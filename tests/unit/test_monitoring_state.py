@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from airloop.core import monitoring
-from airloop.core.lake import Lake
-from airloop.core.storage import create_exclusive
+from airloop.core.data.lake import Lake
+from airloop.core.data.storage import create_exclusive
+from airloop.core.monitor import monitoring
 from airloop.spec import load_pipeline
 
 DAY = date(2012, 6, 10)

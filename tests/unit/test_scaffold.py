@@ -16,7 +16,8 @@ import yaml
 import unseen_data
 from _support import scaffold_project
 from airloop import cli
-from airloop.core import scaffold, validation
+from airloop.core.authoring import scaffold
+from airloop.core.data import validation
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from _support import SHARED
-from airloop.core.simulator import (
+from airloop.core.simulators.simulator import (
     COLUMNS,
     DriftScenario,
     simulate_day,
@@ -254,8 +254,8 @@ def test_two_years_simulate_every_day_once() -> None:
 
 
 def test_a_city_scale_day_keeps_the_schema_rules_and_a_unique_key() -> None:
-    from airloop.core.scaled_simulator import simulate_scaled_day
-    from airloop.core.sources import from_simulator
+    from airloop.core.data.sources import from_simulator
+    from airloop.core.simulators.scaled_simulator import simulate_scaled_day
     from airloop.spec import SimulatorSource
 
     day = dt.date(2012, 6, 5)

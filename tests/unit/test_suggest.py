@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from _support import HOUR_CSV
-from airloop.core import suggest, validation
-from airloop.core.simulator import simulate_range
+from airloop.core.authoring import suggest
+from airloop.core.data import validation
+from airloop.core.simulators.simulator import simulate_range
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def champion_history(pipeline: str, days: int | None = None) -> dict[str, Any]:
     not the best of them."""
     from airloop.airflow.links import push_links
     from airloop.airflow.notify import notify
-    from airloop.core import history, registry
+    from airloop.core.model import history, registry
     from airloop.project import open_pipeline
 
     context = get_current_context()

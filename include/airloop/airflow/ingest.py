@@ -39,7 +39,7 @@ def land_raw(pipeline: str) -> dict[str, Any]:
 
 def _land_raw(pipeline: str) -> dict[str, Any]:
     from airloop.airflow.runtime import read_sql
-    from airloop.core import ingest
+    from airloop.core.data import ingest
     from airloop.project import storage_path
 
     opened, day, context = _opened(pipeline)
@@ -57,7 +57,7 @@ def _land_raw(pipeline: str) -> dict[str, Any]:
 @task(multiple_outputs=False)
 def validate_batch(pipeline: str, landed: dict[str, Any]) -> dict[str, Any]:
     """Run the pipeline's GX suite on the raw batch; log the failures and the Data Docs page."""
-    from airloop.core import ingest
+    from airloop.core.data import ingest
 
     opened, day, _ = _opened(pipeline)
     spec = opened.spec
@@ -96,7 +96,7 @@ def _publish_task(pipeline: str) -> Any:
     @task(task_id="publish_validated", outlets=[assets.validated(pipeline)], multiple_outputs=False)
     def publish_validated(pipeline: str, landed: dict[str, Any], summary: dict[str, Any]) -> dict:
         """Commit the validated partition and announce it with an Asset event."""
-        from airloop.core import ingest
+        from airloop.core.data import ingest
         from airloop.core.failpoints import failpoint
 
         opened, day, context = _opened(pipeline)
@@ -119,7 +119,7 @@ def _publish_task(pipeline: str) -> Any:
 @task(multiple_outputs=False)
 def quarantine_batch(pipeline: str, landed: dict[str, Any], summary: dict[str, Any]) -> dict:
     """Quarantine failing rows with their reasons; fail the run when the whole batch is bad."""
-    from airloop.core import ingest
+    from airloop.core.data import ingest
 
     opened, day, context = _opened(pipeline)
     spec = opened.spec

@@ -25,7 +25,7 @@ def measure_drift(pipeline: str) -> list[dict[str, Any]]:
     """Data drift, prediction drift and (with labels) quality vs the champion's reference."""
     from airloop.airflow.links import mlflow_run_url
     from airloop.airflow.runtime import run_dates
-    from airloop.core import monitor_steps
+    from airloop.core.monitor import steps as monitor_steps
     from airloop.project import open_pipeline
 
     context = get_current_context()
@@ -56,7 +56,8 @@ def apply_policy(pipeline: str, measured: list[dict[str, Any]]) -> list[dict[str
     With ``retrain_requests_made(pipeline)`` among its outlets (the generated monitor DAG sets
     it), a retrain request is also announced as an Asset event, which starts the train DAG.
     """
-    from airloop.core import monitor_steps, monitoring
+    from airloop.core.monitor import monitoring
+    from airloop.core.monitor import steps as monitor_steps
     from airloop.project import open_pipeline
 
     context = get_current_context()

@@ -48,7 +48,7 @@ def notify(
     context: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Tell people about ``event`` of ``pipeline`` with links to the evidence."""
-    from airloop.core.storage import atomic_write_bytes
+    from airloop.core.data.storage import atomic_write_bytes
     from airloop.project import lake_root
     from airloop.spec import load_pipeline
 

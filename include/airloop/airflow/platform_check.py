@@ -17,7 +17,7 @@ from airloop.settings import load_settings
 @task
 def write_lake_heartbeat(run_id: str | None = None) -> str:
     """Write a heartbeat object keyed by the run id into the lake; return its URI."""
-    from airloop.core.storage import atomic_write_bytes
+    from airloop.core.data.storage import atomic_write_bytes
 
     target = ObjectStoragePath(load_settings().lake_uri) / "_platform" / "heartbeat"
     path = target / f"{(run_id or 'manual').replace(':', '_')}.json"

@@ -34,9 +34,9 @@ def reconcile(pipeline: str) -> dict[str, Any]:
     A kind is left for the next run while its consumer DAG has a queued or running run: that
     run may be doing the work right now.
     """
-    from airloop.core import monitoring
-    from airloop.core.reconcile import Stalled, find_stalled
-    from airloop.core.storage import sweep_temp
+    from airloop.core.data.reconcile import Stalled, find_stalled
+    from airloop.core.data.storage import sweep_temp
+    from airloop.core.monitor import monitoring
     from airloop.project import open_pipeline
 
     context = get_current_context()

@@ -21,7 +21,7 @@ def _rollback_task(pipeline: str) -> Any:
     )
     def rollback_champion(pipeline: str) -> dict[str, Any]:
         """Flip @champion back and write the ledger; an unknown version fails clearly."""
-        from airloop.core import ledger, promotion
+        from airloop.core.model import ledger, promotion
         from airloop.project import open_pipeline
 
         context = get_current_context()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowFailException
 
 if TYPE_CHECKING:
-    from airloop.core.retraining import RunRef, TrainRequest
+    from airloop.core.model.retraining import RunRef, TrainRequest
 
 
 def request_events(context: dict[str, Any]) -> list[dict[str, Any]]:
@@ -90,14 +90,14 @@ def decided_at(context: dict[str, Any]) -> datetime:
 
 def run_ref(context: dict[str, Any]) -> RunRef:
     """This DAG run, as the core steps name the run doing the work."""
-    from airloop.core.retraining import RunRef
+    from airloop.core.model.retraining import RunRef
 
     return RunRef(context["dag"].dag_id, context["run_id"])
 
 
 def train_request(context: dict[str, Any]) -> TrainRequest:
     """What this train run serves: window end and size, trigger, reason, requests, overrides."""
-    from airloop.core.retraining import TrainRequest
+    from airloop.core.model.retraining import TrainRequest
 
     return TrainRequest(
         end=end_date(context),

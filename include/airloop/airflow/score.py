@@ -25,7 +25,7 @@ def _score_task(pipeline: str) -> Any:
         """
         from airloop.airflow.links import mlflow_model_version_url
         from airloop.airflow.runtime import run_dates
-        from airloop.core import scoring
+        from airloop.core.model import scoring
         from airloop.project import open_pipeline
 
         context = get_current_context()

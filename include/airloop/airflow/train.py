@@ -22,7 +22,7 @@ PROMOTION_POOL = "airloop_promotion"
 
 def _model_links(name: str, version: int, run_id: str) -> dict[str, str | None]:
     from airloop.airflow.links import mlflow_model_version_url, mlflow_run_url
-    from airloop.core import registry
+    from airloop.core.model import registry
 
     return {
         "MLflow run": mlflow_run_url(registry.run_experiment_id(run_id), run_id),
@@ -37,7 +37,7 @@ def claim_request(pipeline: str) -> bool:
     Requests are deduped where they are made, but the same request can still start two runs
     (an Asset-triggered one and a manual one, or a retried trigger); the claim is exclusive.
     """
-    from airloop.core import retraining
+    from airloop.core.model import retraining
     from airloop.project import open_pipeline
 
     context = get_current_context()
@@ -52,9 +52,9 @@ def claim_request(pipeline: str) -> bool:
 @task(multiple_outputs=False)
 def train_challenger(pipeline: str) -> dict[str, Any]:
     """Fit on the window of validated partitions; log to MLflow; register as @challenger."""
-    from airloop.core import retraining
     from airloop.core.failpoints import failpoint
-    from airloop.core.training import NotEnoughData
+    from airloop.core.model import retraining
+    from airloop.core.model.training import NotEnoughData
     from airloop.project import open_pipeline
 
     context = get_current_context()
@@ -82,7 +82,7 @@ def train_challenger(pipeline: str) -> dict[str, Any]:
 @task(multiple_outputs=False)
 def evaluate_challenger(pipeline: str, trained: dict[str, Any]) -> dict[str, Any]:
     """Both models on the same holdout → promote / reject / inconclusive, with the evidence."""
-    from airloop.core import retraining
+    from airloop.core.model import retraining
     from airloop.project import open_pipeline
 
     context = get_current_context()
@@ -121,7 +121,7 @@ def _promote(pipeline: str) -> Any:
     )
     def promote_champion(pipeline: str, evaluation: dict[str, Any]) -> dict[str, Any]:
         """Flip @champion (re-checked against the evaluation), set @previous_champion, ledger."""
-        from airloop.core import registry, retraining
+        from airloop.core.model import registry, retraining
         from airloop.project import open_pipeline
 
         context = get_current_context()
@@ -169,8 +169,8 @@ def _promote(pipeline: str) -> Any:
 @task(trigger_rule="none_failed", multiple_outputs=False)
 def record_outcome(pipeline: str, evaluation: dict[str, Any] | None) -> dict[str, Any]:
     """Ledger every decision that did not promote (reject, inconclusive, refused approval)."""
-    from airloop.core import retraining
-    from airloop.core.promotion import PromotionError
+    from airloop.core.model import retraining
+    from airloop.core.model.promotion import PromotionError
     from airloop.project import open_pipeline
 
     context = get_current_context()

@@ -32,7 +32,7 @@ def _print_checks(failed: list[dict[str, Any]]) -> None:
 
 def validate(args: argparse.Namespace, _settings: Settings) -> int:
     """Validate a file against the pipeline's raw suite."""
-    from airloop.core import readers, validation
+    from airloop.core.data import readers, validation
 
     spec = load_spec_or_usage_error(args.pipeline)
     path = Path(args.file)
@@ -121,7 +121,8 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
 
 def suggest_suite(args: argparse.Namespace, _settings: Settings) -> int:
     """Infer a starter suite from reference data for a human to curate."""
-    from airloop.core import readers, suggest, validation
+    from airloop.core.authoring import suggest
+    from airloop.core.data import readers, validation
 
     spec = load_spec_or_usage_error(args.pipeline)
     path = Path(getattr(args, "from"))

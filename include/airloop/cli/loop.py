@@ -103,16 +103,21 @@ def _where(settings: Settings, pipeline: str) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """The daily cycle for each date, through real DAG runs."""
-    from airloop.loop import LoopError
-
     spec = load_spec_or_usage_error(args.pipeline)
     start, end = _range(args, spec)
     loop = _loop(settings, args.pipeline, args.in_process)
     print(f"{spec.name}: daily cycle {start} .. {end} ({loop.mode})", flush=True)
+    return _run_and_print("run", loop, start, end)
+
+
+def _run_and_print(command: str, loop: Any, start: date, end: date) -> int:
+    """Run the days, one progress line each, then the table; a failed DAG run fails the command."""
+    from airloop.loop import LoopError
+
     try:
         days = loop.run(start, end, _progress)
     except LoopError as exc:
-        print_error("run", exc)
+        print_error(command, exc)
         return FAILED
     print_table(days)
     return OK
@@ -120,8 +125,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     """The closed loop on simulated days: a first champion, drift, a retrain, a decision."""
-    from airloop.loop import LoopError
-
     began = time.monotonic()
     # In-process by default, also when `make up` runs: the scheduler's per-task overhead would
     # stretch 43 days past ten minutes. --platform follows the Asset chain on the scheduler.
@@ -134,12 +137,8 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
         f"{policy.drift_share}), then asks for one retrain.",
         flush=True,
     )
-    try:
-        days = loop.run(DEMO_START, DEMO_END, _progress)
-    except LoopError as exc:
-        print_error("demo", exc)
+    if _run_and_print("demo", loop, DEMO_START, DEMO_END) != OK:
         return FAILED
-    print_table(days)
     print(f"\nDemo finished in {time.monotonic() - began:.0f} s.")
     _where(settings, DEMO_PIPELINE)
     return OK

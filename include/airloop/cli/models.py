@@ -27,7 +27,7 @@ def _model_plane(settings: Settings, pipeline: str) -> tuple[Any, Any]:
 
 def rollback(args: argparse.Namespace, settings: Settings) -> int:
     """Champion ← previous champion (or ``--to``), recorded in the ledger."""
-    from airloop.core import ledger, promotion
+    from airloop.core.model import ledger, promotion
 
     spec, lake = _model_plane(settings, args.pipeline)
     key = ledger.entry_key("cli-rollback", uuid.uuid4().hex)
@@ -45,7 +45,7 @@ def rollback(args: argparse.Namespace, settings: Settings) -> int:
 
 def pipeline_status(settings: Settings, pipeline: str) -> dict[str, Any]:
     """Champion, versions, ledger and last drift of one pipeline."""
-    from airloop.core import ledger, registry
+    from airloop.core.model import ledger, registry
 
     spec, lake = _model_plane(settings, pipeline)
     champion = registry.alias_version(spec.name, registry.CHAMPION)
@@ -72,7 +72,7 @@ def pipeline_status(settings: Settings, pipeline: str) -> dict[str, Any]:
 
 def _last_drift(lake: Any) -> dict[str, Any] | None:
     """The latest monitored day: drift share, drifted columns, the policy's decision, report."""
-    from airloop.core import monitoring
+    from airloop.core.monitor import monitoring
 
     days = lake.dates(monitoring.ZONE)
     if not days:

@@ -42,7 +42,7 @@ def test_spec_loads_and_dag_file_builds_its_dags() -> None:
 
 def test_first_day_passes_the_suite(isolated_state) -> None:
     from airloop.project import storage_path
-    from airloop.core import readers, sources, validation
+    from airloop.core.data import readers, sources, validation
     from airloop.spec import load_pipeline
 
     spec = load_pipeline(PIPELINE)
@@ -71,7 +71,7 @@ def _targets(settings: Settings, name: str) -> dict[str, Path]:
     The smoke test parses the DAG file and validates a day, so it goes with the DAG tests
     (``tests/dags``) in a project whose suite has that tier, else in ``tests``.
     """
-    from airloop.core.validation import context_dir
+    from airloop.core.data.validation import context_dir
     from airloop.spec import pipelines_dir
 
     tests = settings.project_root / "tests"
@@ -98,7 +98,8 @@ def new_pipeline(args: argparse.Namespace, settings: Settings) -> int:
     """Scaffold pipeline ``args.name`` from ``args.data``."""
     import re
 
-    from airloop.core import scaffold, scaffold_spec, validation
+    from airloop.core.authoring import scaffold, scaffold_spec
+    from airloop.core.data import validation
     from airloop.spec import NAME_PATTERN
 
     name = args.name

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from airloop.core import registry
-from airloop.core.lake import Lake
+from airloop.core.data.lake import Lake
+from airloop.core.model import registry
 from airloop.spec import PipelineSpec
 
 
@@ -43,7 +43,7 @@ class RegisteredModel:
 
     def reference(self, champion: Champion) -> Any:
         """The reference sample the champion was trained with (drift compares against it)."""
-        from airloop.core.challenger import REFERENCE_FILE
+        from airloop.core.model.challenger import REFERENCE_FILE
 
         return registry.load_artifact_frame(champion.run_id, REFERENCE_FILE)
 

@@ -8,9 +8,9 @@
   handful of distinct values.
 
 :func:`install` registers subclasses of GX's providers whose pandas partials call the pure
-functions of ``airloop.core.vectorised_checks`` (same answers, same errors). Registering a
+functions of ``airloop.core.data.vectorised_checks`` (same answers, same errors). Registering a
 provider under an existing metric name is GX's extension point; GX warns that it overwrites one,
-and that warning is muted here. ``airloop.core.validation`` installs it before any validation.
+and that warning is muted here. ``airloop.core.data.validation`` installs it before any validation.
 
 Upstream: not reported yet; reproduction (great-expectations 1.24.1):
     frame = pd.DataFrame({"a": [1] * 100_000, "b": [2] * 100_000})
@@ -37,7 +37,7 @@ def install() -> None:
     from great_expectations.execution_engine import PandasExecutionEngine as Pandas
     from great_expectations.expectations.metrics import map_metric_provider as gx_map
 
-    from airloop.core.vectorised_checks import matches_strftime, pairs_in_set
+    from airloop.core.data.vectorised_checks import matches_strftime, pairs_in_set
 
     gx_pairs, gx_strftime = upstream_providers()
     registry_log = logging.getLogger("great_expectations.expectations.registry")

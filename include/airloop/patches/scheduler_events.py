@@ -23,30 +23,25 @@ from __future__ import annotations
 
 from typing import Any
 
-_ORIGINAL = "_airloop_original"
-_INSTALLED = "_airloop_counts_events"
+from airloop.patches._methods import original_method, replace_method
 
 
 def install() -> None:
     """Patch ``SchedulerJobRunner._process_executor_events`` once per process (idempotent)."""
     from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
 
-    original = SchedulerJobRunner._process_executor_events
-    if getattr(original, _INSTALLED, False):
-        return
+    def make(original: Any) -> Any:
+        def process_executor_events(self: Any, executor: Any, session: Any) -> int:
+            received = len(executor.event_buffer)  # what the call below drains and handles
+            return max(received, original(self, executor, session))
 
-    def process_executor_events(self: Any, executor: Any, session: Any) -> int:
-        received = len(executor.event_buffer)  # what the call below drains and handles
-        return max(received, original(self, executor, session))
+        return process_executor_events
 
-    setattr(process_executor_events, _INSTALLED, True)
-    setattr(process_executor_events, _ORIGINAL, original)
-    SchedulerJobRunner._process_executor_events = process_executor_events  # type: ignore[method-assign]
+    replace_method(SchedulerJobRunner, "_process_executor_events", make)
 
 
 def upstream() -> Any:
     """Airflow's own ``SchedulerJobRunner._process_executor_events``, patched or not."""
     from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
 
-    current = SchedulerJobRunner._process_executor_events
-    return getattr(current, _ORIGINAL, current)
+    return original_method(SchedulerJobRunner, "_process_executor_events")

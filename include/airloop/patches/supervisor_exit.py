@@ -28,38 +28,33 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-_ORIGINAL = "_airloop_original"
-_INSTALLED = "_airloop_waits_for_exit"
+from airloop.patches._methods import original_method, replace_method
 
 
 def install() -> None:
     """Patch ``WatchedSubprocess._service_subprocess`` once per process (idempotent)."""
     from airflow.sdk.execution_time.supervisor import WatchedSubprocess
 
-    original = WatchedSubprocess._service_subprocess
-    if getattr(original, _INSTALLED, False):
-        return
+    def make(original: Any) -> Any:
+        def service_subprocess(
+            self: Any, max_wait_time: float, raise_on_timeout: bool = False,
+            expect_signal: int | None = None,
+        ) -> int | None:  # fmt: skip
+            if self._exit_code is not None or self.selector.get_map():
+                return original(self, max_wait_time, raise_on_timeout, expect_signal)
+            # Every socket has closed: the process is exiting. Wait for that, not for a socket.
+            with contextlib.suppress(self._process.TimeoutExpired):
+                self._process.wait(timeout=max(0.01, max_wait_time))
+            return self._check_subprocess_exit(raise_on_timeout=raise_on_timeout,
+                                               expect_signal=expect_signal)  # fmt: skip
 
-    def service_subprocess(
-        self: Any, max_wait_time: float, raise_on_timeout: bool = False,
-        expect_signal: int | None = None,
-    ) -> int | None:  # fmt: skip
-        if self._exit_code is not None or self.selector.get_map():
-            return original(self, max_wait_time, raise_on_timeout, expect_signal)
-        # Every socket has closed: the process is exiting. Wait for that, not for a socket.
-        with contextlib.suppress(self._process.TimeoutExpired):
-            self._process.wait(timeout=max(0.01, max_wait_time))
-        return self._check_subprocess_exit(raise_on_timeout=raise_on_timeout,
-                                           expect_signal=expect_signal)  # fmt: skip
+        return service_subprocess
 
-    setattr(service_subprocess, _INSTALLED, True)
-    setattr(service_subprocess, _ORIGINAL, original)
-    WatchedSubprocess._service_subprocess = service_subprocess  # type: ignore[method-assign]
+    replace_method(WatchedSubprocess, "_service_subprocess", make)
 
 
 def upstream() -> Any:
     """The Task SDK's own ``WatchedSubprocess._service_subprocess``, patched or not."""
     from airflow.sdk.execution_time.supervisor import WatchedSubprocess
 
-    current = WatchedSubprocess._service_subprocess
-    return getattr(current, _ORIGINAL, current)
+    return original_method(WatchedSubprocess, "_service_subprocess")

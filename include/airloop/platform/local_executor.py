@@ -25,7 +25,7 @@ patches.install("sqlite_clock")
 def _announce_ready() -> None:
     """Tell ``airloop up`` that tasks can run now: the scheduler is healthy (heartbeating) from
     its start, ~10 s before the preload is done, and a run triggered meanwhile waited for it."""
-    from airloop.core.storage import atomic_write_bytes
+    from airloop.core.data.storage import atomic_write_bytes
     from airloop.settings import load_settings
 
     atomic_write_bytes(load_settings().executor_ready_file, str(os.getpid()).encode())

@@ -52,13 +52,17 @@ DEFAULT_PRELOAD = (
     # sources changed imports the current code (``airloop.platform.fresh_imports``).
     "airloop.airflow.factory",
     "airloop.airflow.runtime",
-    "airloop.core.ingest",
-    "airloop.core.sources",
-    "airloop.core.scoring",
-    "airloop.core.monitoring",
-    "airloop.core.challenger",
-    "airloop.core.promotion",
-    "airloop.core.registry",
+    "airloop.project",
+    "airloop.core.pipeline",
+    "airloop.core.data.ingest",
+    "airloop.core.data.sources",
+    "airloop.core.model.scoring",
+    "airloop.core.monitor.monitoring",
+    "airloop.core.model.challenger",
+    "airloop.core.model.promotion",
+    "airloop.core.model.registry",
+    "airloop.core.model.retraining",
+    "airloop.core.monitor.steps",
 )
 
 log = logging.getLogger(__name__)

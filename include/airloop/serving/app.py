@@ -41,7 +41,7 @@ class Holder:
 
     def refresh(self) -> bool:
         """Load the champion if it changed; True when a new version is now served."""
-        from airloop.core import registry
+        from airloop.core.model import registry
 
         version = registry.alias_version(self.pipeline, registry.CHAMPION)
         if version is None or (self.current and self.current.version == version):
@@ -90,7 +90,7 @@ def check_rows(body: Any, columns: dict[str, str]) -> list[dict[str, Any]]:
 def predict(served: Served, spec: Any, rows: list[dict[str, Any]]) -> list[float]:
     import pandas as pd
 
-    from airloop.core import training
+    from airloop.core.model import training
 
     frame = pd.DataFrame(rows, columns=list(served.columns))
     for name, kind in served.columns.items():  # JSON numbers → the trained dtypes

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from airloop.core import metrics
+from airloop.core.model import metrics
 from airloop.spec import PromotionSpec
 
 PROMOTE, REJECT, INCONCLUSIVE = "promote", "reject", "inconclusive"

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from airloop.core import monitoring, scoring
-from airloop.core.lake import MANIFEST, Lake
+from airloop.core.data.lake import MANIFEST, Lake
+from airloop.core.model import scoring
+from airloop.core.monitor import monitoring
 
 
 @dataclass(frozen=True)

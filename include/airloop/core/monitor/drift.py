@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from airloop.core import metrics
+from airloop.core.model import metrics
 
 PREDICTION = "prediction"
 QUALITY_KEYS = {

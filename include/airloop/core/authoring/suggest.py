@@ -2,7 +2,8 @@
 
 The result is a draft for a person to curate: the exact column set and types, a null policy,
 numeric ranges widened by a margin, categorical value sets, and candidate keys. Expectations
-are plain ``{type, kwargs, meta}`` dicts; :func:`airloop.core.validation.save_suite` stores them.
+are plain ``{type, kwargs, meta}`` dicts; :func:`airloop.core.data.validation.save_suite`
+stores them.
 """
 
 from __future__ import annotations

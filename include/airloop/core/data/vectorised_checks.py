@@ -1,5 +1,5 @@
 """Vectorised pandas work behind two GX map metrics that GX 1.x computes row by row in Python
-(``airloop.core.validation`` registers them with GX under GX's own metric names).
+(``airloop.core.data.validation`` registers them with GX under GX's own metric names).
 
 - ``expect_column_pair_values_to_be_in_set`` uses ``DataFrame.iterrows``: about 1 s per 1000
   rows per expectation here, ~50 min for a 1M-row day of the bike suite's three pair checks.

@@ -2,7 +2,7 @@
 
 Registered model name = pipeline name; aliases ``champion``, ``challenger``,
 ``previous_champion``. MLflow has no alias history and no compare-and-set: the ledger
-(``airloop.core.ledger``) and the re-check in ``promotion`` supply both.
+(``airloop.core.model.ledger``) and the re-check in ``promotion`` supply both.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from airloop.core import readers, sources
-from airloop.core.lake import Lake
+from airloop.core.data import readers, sources
+from airloop.core.data.lake import Lake
 from airloop.spec import FileSource, PipelineSpec
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def validate_raw(
     lake: Lake, spec: PipelineSpec, day: date, landed: dict[str, Any]
 ) -> dict[str, Any]:
     """Validate the landed raw batch; store the full record in the lake; return its summary."""
-    from airloop.core import validation
+    from airloop.core.data import validation
 
     read = read_raw(lake, spec, day, landed["name"])
     if read.frame is None:

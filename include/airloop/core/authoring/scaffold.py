@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from airloop.core import readers, suggest
-from airloop.core.scaffold_spec import build_spec
+from airloop.core.authoring import suggest
+from airloop.core.authoring.scaffold_spec import build_spec
+from airloop.core.data import readers
 
 CHUNK_START = date(2024, 1, 1)  # day 0 of a replay without a time column (override: --start-date)
 ROW_ID = "row_id"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from airloop.core.lake import Lake
+from airloop.core.data.lake import Lake
 from airloop.spec import PipelineSpec
 
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from airloop.core import training
-from airloop.core.lake import Lake
+from airloop.core.data.lake import Lake
+from airloop.core.model import training
 from airloop.spec import PipelineSpec
 
 if TYPE_CHECKING:

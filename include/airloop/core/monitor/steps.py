@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from airloop.core import monitoring
+from airloop.core.monitor import monitoring
 from airloop.core.pipeline import Pipeline
 
 _OPTIONAL = ("reports", "window", "mlflow", "note")

@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from airloop.core import challenger, ledger, monitoring, promotion
+from airloop.core.model import challenger, ledger, promotion
+from airloop.core.monitor import monitoring
 from airloop.core.pipeline import Pipeline
 
 # Keys an evaluation's XCom value carries besides the decision record (see Evaluation).

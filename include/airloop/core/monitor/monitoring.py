@@ -16,10 +16,11 @@ from typing import Any
 
 import pandas as pd
 
-from airloop.core import drift_policy, ledger, training
+from airloop.core.data.lake import Lake
+from airloop.core.data.storage import atomic_write_bytes, create_exclusive
 from airloop.core.failpoints import failpoint
-from airloop.core.lake import Lake
-from airloop.core.storage import atomic_write_bytes, create_exclusive
+from airloop.core.model import ledger, training
+from airloop.core.monitor import drift_policy
 from airloop.spec import PipelineSpec
 
 ZONE = "monitor"
@@ -267,7 +268,8 @@ def measure_day(
 ) -> dict[str, Any]:
     """Drift (and, with labels, quality) of ``day``'s window against the champion's reference;
     the reports go to the lake and to an MLflow monitoring run."""
-    from airloop.core import drift, registry
+    from airloop.core.model import registry
+    from airloop.core.monitor import drift
 
     current, days = current_window(lake, spec, day)
     if current.empty:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from airloop.core import decision, metrics, registry, training
-from airloop.core.lake import Lake
+from airloop.core.data.lake import Lake
+from airloop.core.model import decision, metrics, registry, training
 from airloop.spec import PipelineSpec
 
 HOLDOUT_FILE = "holdout.parquet"

@@ -1,8 +1,8 @@
 """Leased locks in the lake, on ``file://`` and ``s3://`` alike.
 
-A lock is one object created exclusively (:func:`~airloop.core.storage.create_exclusive`: a hard
-link locally, ``If-None-Match: *`` on S3) holding its owner and lease expiry. The owner is the
-Airflow run id, so the retry of a run that was killed holding the lock takes it straight back;
+A lock is one object created exclusively (:func:`~airloop.core.data.storage.create_exclusive`:
+a hard link locally, ``If-None-Match: *`` on S3) holding its owner and lease expiry. The owner is
+the Airflow run id, so the retry of a run that was killed holding the lock takes it straight back;
 anyone else waits, and breaks the lock once its holder is known dead (same host, its process
 gone: a ``kill -9`` followed by a manual re-run) or once its lease has expired (another host).
 Leases are wall-clock time (the lock is infrastructure, not task logic), far longer than any
@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from airloop.core.storage import atomic_write_bytes, create_exclusive
+from airloop.core.data.storage import atomic_write_bytes, create_exclusive
 
 log = logging.getLogger(__name__)
 LEASE_S = float(os.environ.get("AIRLOOP_LOCK_LEASE_S", "600"))

@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from airloop.core import ledger, registry
+from airloop.core.data.storage import create_exclusive
 from airloop.core.failpoints import failpoint
-from airloop.core.storage import create_exclusive
+from airloop.core.model import ledger, registry
 
 
 class PromotionError(ValueError):

@@ -14,7 +14,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from airloop.core.simulator import DriftScenario, simulate_day
+from airloop.core.simulators.simulator import DriftScenario, simulate_day
 
 _EPOCH = dt.date(2011, 1, 1)
 MAX_ROWS_PER_DAY = 1_000_000  # keeps ``instant`` under the suite's bound for ~2700 years of days

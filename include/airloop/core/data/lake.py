@@ -17,9 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from airloop.core import locks
+from airloop.core.data import locks
+from airloop.core.data.storage import atomic_write_bytes, translating_unreachable
 from airloop.core.failpoints import failpoint
-from airloop.core.storage import atomic_write_bytes, translating_unreachable
 
 MANIFEST = "_manifest.json"
 LOCK = "_publish.lock"  # held while a partition is written, committed and cleaned

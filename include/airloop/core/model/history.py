@@ -16,9 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from airloop.core import ledger, metrics, training
-from airloop.core.lake import Lake
-from airloop.core.storage import atomic_write_bytes
+from airloop.core.data.lake import Lake
+from airloop.core.data.storage import atomic_write_bytes
+from airloop.core.model import ledger, metrics, training
 from airloop.spec import PipelineSpec
 
 ZONE = "history"

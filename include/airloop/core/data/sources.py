@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from airloop.core import readers
+from airloop.core.data import readers
 from airloop.spec import FileSource, PipelineSpec, PythonSource, SimulatorSource, SqlSource
 
 OpenPath = Callable[[str], Any]
@@ -38,11 +38,11 @@ def _suffix(name: str) -> str:
 
 
 def from_simulator(src: SimulatorSource, day: date) -> RawBatch:
-    from airloop.core.simulator import DriftScenario, simulate_day
+    from airloop.core.simulators.simulator import DriftScenario, simulate_day
 
     drift = DriftScenario(**src.drift.model_dump()) if src.drift else None
     if src.rows_per_day:
-        from airloop.core.scaled_simulator import simulate_scaled_day
+        from airloop.core.simulators.scaled_simulator import simulate_scaled_day
 
         frame = simulate_scaled_day(day, src.rows_per_day, seed=src.seed, drift=drift)
     else:

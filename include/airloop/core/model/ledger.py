@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from airloop.core.storage import atomic_write_bytes
+from airloop.core.data.storage import atomic_write_bytes
 
 ACTIONS = ("promote", "reject", "inconclusive", "rollback")
 TRIGGERS = ("initial", "schedule", "drift", "manual")

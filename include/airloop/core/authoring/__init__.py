@@ -1,0 +1,1 @@
+"""Authoring new pipelines: spec suggestion from a sample file, scaffolding."""

@@ -1,0 +1,1 @@
+"""Monitoring: Evidently drift, the drift policy, the monitor DAG's steps."""

@@ -1,0 +1,1 @@
+"""Simulated days in the shipped pipelines' schemas (demo, tests, bench)."""
