@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from _support import SHARED
+from airloop.core.simulators.calendar import us_dc_holidays
 from airloop.core.simulators.simulator import (
     COLUMNS,
     DriftScenario,
     simulate_day,
     simulate_range,
-    us_dc_holidays,
 )
 
 D = dt.date

@@ -21,8 +21,13 @@ import numpy as np
 import pandas as pd
 
 from airloop.core.model import metrics
+from airloop.core.monitor.drift_frames import (
+    PREDICTION,
+    numpy_frame,
+    quality_sides,
+    sample_positions,
+)
 
-PREDICTION = "prediction"
 QUALITY_KEYS = {
     "regression": ("rmse", "mae", "r2", "mean_error"),
     "classification": ("roc_auc", "f1", "log_loss", "accuracy"),
@@ -81,29 +86,6 @@ def _check(
             raise ValueError("current_predictions must have exactly current's index (row order)")
 
 
-def _rows(n: int, cap: int, seed: int, stream: int) -> np.ndarray:
-    """Positions of a seeded sample of at most ``cap`` rows, in their original order."""
-    if n <= cap:
-        return np.arange(n)
-    return np.sort(np.random.default_rng([seed, stream]).choice(n, size=cap, replace=False))
-
-
-def _plain(frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]) -> pd.DataFrame:
-    """A numpy-backed copy: Evidently mishandles pandas nullable dtypes (Int64, Float64, string)."""
-    out: dict[str, np.ndarray] = {}
-    for col in numeric:
-        try:
-            values = pd.to_numeric(frame[col], errors="raise")
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"column {col!r} is treated as numeric but holds {exc}") from exc
-        out[col] = values.to_numpy(dtype="float64", na_value=np.nan)
-    for col in categorical:
-        s = frame[col]  # nullable (string, Int64, category): objects, NaN for missing
-        nullable = isinstance(s.dtype, pd.api.extensions.ExtensionDtype)
-        out[col] = s.to_numpy(dtype=object, na_value=np.nan) if nullable else s.to_numpy()
-    return pd.DataFrame(out)
-
-
 def _drift(snapshot: dict) -> tuple[dict[str, dict[str, Any]], bool | None]:
     """Per-column drift from a drift snapshot's dict, plus Evidently's dataset-drift verdict."""
     failed = {t["metric_config"]["metric_id"] for t in snapshot["tests"] if t["status"] == "FAIL"}
@@ -144,34 +126,6 @@ def _quality(snapshot: Any, task: str, sides: dict[str, pd.DataFrame], target: s
             value = np.mean(p - y) if key == "mean_error" else metrics.score(key, y, p)
             found[side][key] = _num(value)
     return {side: {k: found[side].get(k) for k in QUALITY_KEYS[task]} for side in found}
-
-
-def _labelled(frame: pd.DataFrame, target: str, task: str) -> pd.DataFrame:
-    """Target and prediction only, rows with both present; binary labels as 0/1 ints."""
-    missing = [c for c in (target, PREDICTION) if c not in frame.columns]
-    if missing:
-        raise ValueError(f"labelled rows need columns {missing}")
-    out = _plain(frame, [target, PREDICTION], []).dropna()
-    if task == "classification":
-        bad = sorted({float(v) for v in out[target].unique()} - {0.0, 1.0})
-        if bad:
-            raise ValueError(f"classification target {target!r} must be 0/1, found {bad[:5]}")
-        out[target] = out[target].astype("int64")
-    return out
-
-
-def _quality_sides(
-    labelled: pd.DataFrame | None, ref: pd.DataFrame, target: str, task: str, cap: int, seed: int
-) -> dict[str, pd.DataFrame]:
-    """Labelled rows (sampled) and the reference sample, as target + prediction; {} if none."""
-    lab = _labelled(labelled, target, task) if labelled is not None and len(labelled) else None
-    if lab is None or not len(lab):
-        return {}
-    missing = [c for c in (target, PREDICTION) if c not in ref.columns]
-    if missing:
-        raise ValueError(f"reference lacks {missing}, needed for reference quality")
-    lab = lab.iloc[_rows(len(lab), cap, seed, 2)].reset_index(drop=True)
-    return {"current": lab, "reference": _labelled(ref, target, task)}
 
 
 def _files(name: str, snapshot: Any) -> dict[str, bytes]:
@@ -231,8 +185,8 @@ def compute(
     compared, dropped = list(features[:max_columns]), list(features[max_columns:])
     num = [c for c in compared if c not in set(categorical)]
     cat = [c for c in compared if c in set(categorical)]
-    ref = reference.iloc[_rows(len(reference), sample_rows, seed, 0)]
-    positions = _rows(len(current), sample_rows, seed, 1)
+    ref = reference.iloc[sample_positions(len(reference), sample_rows, seed, 0)]
+    positions = sample_positions(len(current), sample_rows, seed, 1)
     cur = current.iloc[positions]
     # Rows no model has scored yet are NaN, and Evidently rejects an all-NaN column.
     preds = None if current_predictions is None else current_predictions.iloc[positions]
@@ -240,14 +194,14 @@ def compute(
     if scored:
         cur = cur.assign(**{PREDICTION: preds.to_numpy()})
         num = [*num, PREDICTION]
-    sides = _quality_sides(labelled, ref, target, task, sample_rows, seed)
+    sides = quality_sides(labelled, ref, target, task, sample_rows, seed)
     # Target drift only for classification (a regression target shifts with every season).
     target_drift = task == "classification" and target in cur and bool(cur[target].notna().any())
     if target_drift:
         if target not in ref.columns:
             raise ValueError(f"reference lacks the target column {target!r} for target drift")
         cat = [*cat, target]
-    ref_frame, cur_frame = _plain(ref, num, cat), _plain(cur, num, cat)
+    ref_frame, cur_frame = numpy_frame(ref, num, cat), numpy_frame(cur, num, cat)
 
     # Evidently warns on every run (constant columns, pandas deprecations in its own code).
     with warnings.catch_warnings(), np.errstate(all="ignore"):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from airloop.core.monitor import monitoring
+from airloop.core.monitor import index_page, monitoring
 from airloop.core.pipeline import Pipeline
 
 _OPTIONAL = ("reports", "window", "mlflow", "note")
@@ -88,4 +88,4 @@ def apply_policy(pipeline: Pipeline, measured: list[DayMeasurement], dag_run: st
         )
         decisions.append(DayDecision(m.date, decision.action, decision.kind, decision.reason,
                                      created, m.reports))  # fmt: skip
-    return PolicyOutcome(decisions, monitoring.write_index(pipeline.lake, pipeline.spec))
+    return PolicyOutcome(decisions, index_page.write_index(pipeline.lake, pipeline.spec))
