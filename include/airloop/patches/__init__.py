@@ -4,7 +4,7 @@ Each patch replaces or relies on something private in a library (Airflow, the Ta
 SQLAlchemy, Great Expectations). It is verified on one version range of that library: outside
 it, :func:`install` leaves the library alone and logs a WARNING naming the patch, the version
 found and the range it was verified on. Each module's docstring says what the patch fixes, what
-it measured, and how to reproduce the upstream behaviour; ``tests/test_patches.py`` checks both
+it measured, and how to reproduce the upstream behaviour; ``tests/unit/test_patches.py`` checks both
 the fix and that upstream still behaves that way (``test_<patch>_upstream_still_needs_it``).
 
 A leaf package: it imports nothing of Airloop's Airflow adapters, CLI or loop, and the libraries
