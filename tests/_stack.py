@@ -7,7 +7,6 @@ import contextlib
 import json
 import subprocess
 from collections.abc import Iterator
-from typing import Any
 
 from _support import REPO
 from airloop.platform import embedded, processes, stack, stack_setup
@@ -61,8 +60,3 @@ def running_stack(env: dict[str, str]) -> Iterator[None]:
         subprocess.run(["make", "-C", str(REPO), "down"], env=env, capture_output=True,
                        timeout=300, check=False)  # fmt: skip
         processes.stop_all(processes.read_records(settings.run_dir), embedded.marker(settings))
-
-
-def stack_env_defaults() -> dict[str, Any]:
-    """Settings both suites want: a killed worker's task is noticed within 20 s."""
-    return {"AIRLOOP_TASK_HEARTBEAT_TIMEOUT": "20"}

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from _backing import PrivatePostgres, PrivateRedis
-from _stack import StackUnderTest, running_stack, stack_env_defaults
+from _stack import StackUnderTest, running_stack
 from _support import REPO, free_port, free_port_block, http_json, platform_env
 from airloop.platform import processes, stack_setup
 
@@ -107,10 +107,10 @@ def chaos(tmp_path_factory) -> Chaos:
     env.update(
         AIRLOOP_STACK_NAME="airloop_chaos", AIRLOOP_PG_ADMIN_URL=pg.url,
         AIRLOOP_REDIS_URL=redis.url, AIRLOOP_S3_PORT=str(free_port_block(8)),
+        AIRLOOP_TASK_HEARTBEAT_TIMEOUT="20",  # a killed worker's task is noticed in 20 s
         AIRLOOP_TASK_QUEUED_TIMEOUT="60",  # a hand-off the killed scheduler lost: requeued
         AIRLOOP_RETRY_DELAY_S="10",  # retries at ~10 s and ~20 s outlast most restarts
     )  # fmt: skip
-    env.update(stack_env_defaults())
     try:
         with running_stack(env):
             live = Chaos(env, pg, redis)

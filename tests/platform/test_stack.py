@@ -22,7 +22,7 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from _stack import StackUnderTest, running_stack, stack_env_defaults
+from _stack import StackUnderTest, running_stack
 from _support import REPO, _Environ, free_port_block, http_json, platform_env
 from airloop.platform import embedded, health, processes, stack, stack_setup
 from airloop.platform.runner import wait_for
@@ -64,8 +64,8 @@ def live(tmp_path_factory) -> Stack:
         AIRLOOP_STACK_NAME=f"airloop_t{os.getpid()}",
         AIRLOOP_S3_PORT=str(free_port_block(8)),  # SeaweedFS uses the port and the next 7
         AIRLOOP_REDIS_URL="redis://127.0.0.1:6379/11",
+        AIRLOOP_TASK_HEARTBEAT_TIMEOUT="20",  # notice a killed worker within the test's patience
     )
-    env.update(stack_env_defaults())
     config = stack.load_stack(env)
     try:
         with running_stack(env):

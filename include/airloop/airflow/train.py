@@ -149,7 +149,7 @@ def _promote(pipeline: str) -> Any:
             "reason": decided.reason,
         }
         log.info("%s champion: v%s (was %s)", pipeline, result.champion, result.previous)
-        links = _model_links(pipeline, int(result.champion or 0), decided.run_id)
+        links = _model_links(pipeline, decided.challenger_version, decided.run_id)  # the new one
         push_links(context, links)
         notify(
             pipeline,
