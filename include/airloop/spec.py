@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 # The source sections live in their own module; re-exported, as callers import them from here.
+from airloop.spec_monitoring import CALIBRATED_METHODS, DriftPolicySpec, MonitoringSpec
 from airloop.spec_sources import (
     DriftScenarioSpec,
     FileSource,
@@ -33,7 +34,10 @@ from airloop.spec_sources import (
     SqlSource,
 )
 
-__all__ = ["DriftScenarioSpec", "FileSource", "PythonSource", "SimulatorSource", "SqlSource"]
+__all__ = [
+    "CALIBRATED_METHODS", "DriftPolicySpec", "DriftScenarioSpec", "FileSource", "MonitoringSpec",
+    "PythonSource", "SimulatorSource", "SqlSource",
+]  # fmt: skip
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
 
@@ -92,52 +96,6 @@ class PromotionSpec(_Strict):
     slice_tolerance: float = Field(0.10, ge=0, le=10)  # relative regression allowed per slice
     min_slice_rows: int = Field(30, ge=1)
     approval: Literal["none", "required"] = "none"
-
-
-class DriftPolicySpec(_Strict):
-    """When confirmed drift becomes a retrain request (``airloop.core.monitor.drift_policy``)."""
-
-    mode: Literal["act", "observe"] = "act"  # observe: record what would trigger, trigger nothing
-    drift_share: float = Field(0.5, gt=0, le=1)  # a day drifts when this share of columns drift
-    persistence_k: int = Field(3, ge=1)  # drift is confirmed on k of the last n monitored days
-    persistence_n: int = Field(4, ge=1)
-    cooldown_days: int = Field(7, ge=0)  # no drift retrain this many days after a promotion
-    max_retrains: int = Field(2, ge=0)  # retrain budget: at most this many requests ...
-    budget_days: int = Field(30, ge=1)  # ... per this many days
-    retry_days: int = Field(7, ge=1)  # a drift episode may ask again after this many new days
-    initial_min_days: int = Field(14, ge=1)  # no champion yet: first request after this many days
-    retrain_window_days: int | None = Field(None, ge=2)  # default: training.window_days
-
-    @model_validator(mode="after")
-    def _k_of_n(self) -> DriftPolicySpec:
-        if self.persistence_k > self.persistence_n:
-            raise ValueError("persistence_k must not exceed persistence_n")
-        return self
-
-
-class MonitoringSpec(_Strict):
-    """Evidently reports after each scoring: what is compared, at what cost, and the policy."""
-
-    # Compared columns (default: all features). Leave out columns that drift by design, such
-    # as calendar features, or every month looks like drift.
-    columns: list[str] | None = None
-    # Evidently's per-column tests, by its names: num_method, num_threshold, cat_method,
-    # cat_threshold. Evidently picks p-value tests for small samples; daily data is
-    # autocorrelated (weather), so distances with thresholds are steadier (see the bike spec).
-    stattests: dict[str, str | float] = {}
-    window_days: int = Field(7, ge=1)  # current data = validated days in (date - n, date]
-    sample_rows: int = Field(5000, ge=100)  # fixed-size sample: bounded cost at any volume
-    max_columns: int = Field(30, ge=1)  # column cap
-    label_delay_days: int = Field(0, ge=0)  # actuals of a day's predictions arrive this late
-    policy: DriftPolicySpec = DriftPolicySpec()
-
-    @model_validator(mode="after")
-    def _known_stattests(self) -> MonitoringSpec:
-        unknown = sorted(set(self.stattests) - {"num_method", "num_threshold", "cat_method",
-                                                 "cat_threshold"})  # fmt: skip
-        if unknown:
-            raise ValueError(f"stattests: unknown keys {unknown}")
-        return self
 
 
 class ReconcileSpec(_Strict):
@@ -211,6 +169,13 @@ class PipelineSpec(_Strict):
         unknown = sorted(set(self.monitoring.columns or []) - set(self.features))
         if unknown:
             raise ValueError(f"monitoring.columns {unknown} are not features")
+        compared = set(self.monitoring.columns or self.features)
+        unknown = sorted(set(self.monitoring.thresholds) - compared)
+        if unknown:
+            raise ValueError(f"monitoring.thresholds {unknown} are not compared columns")
+        unknown = sorted(set(self.monitoring.calendar) - set(self.features))
+        if unknown:
+            raise ValueError(f"monitoring.calendar {unknown} are not features")
         if self.promotion:
             regression = {"rmse", "mae", "r2"}
             if (self.promotion.metric in regression) != (self.task == "regression"):

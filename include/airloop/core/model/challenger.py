@@ -84,7 +84,20 @@ def train(
         },
         input_example=data.train[spec.features].head(5),
     )
+    _calibrate(lake, spec, data, registered)
     return {**registered, "reused": False, "window": window, "metrics": quality}
+
+
+def _calibrate(
+    lake: Lake, spec: PipelineSpec, data: training.TrainingData, registered: dict[str, Any]
+) -> None:
+    """The version's own drift thresholds, from its training window (monitor.thresholds)."""
+    from airloop.core.monitor import thresholds
+
+    found = thresholds.calibrate_frame(spec, pd.concat([data.train, data.holdout]))
+    if found is not None:
+        thresholds.save(lake, int(registered["version"]), found)
+        registry.log_run_dict(registered["run_id"], found.to_record(), "calibration.json")
 
 
 def _comparable_holdout(

@@ -161,6 +161,19 @@ def _quality_report(sides: dict[str, pd.DataFrame], target: str, task: str) -> A
     )
 
 
+def _source(
+    column: str,
+    thresholds: dict[str, tuple[float | None, str]] | None,
+    tests: dict[str, Any],
+    categorical: Sequence[str],
+) -> str:
+    """Where ``column``'s threshold came from, for the report."""
+    if thresholds and column in thresholds:
+        return thresholds[column][1]
+    kind = "cat" if column in categorical else "num"
+    return "spec: monitoring.stattests" if f"{kind}_threshold" in tests else "Evidently's default"
+
+
 def compute(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -176,18 +189,29 @@ def compute(
     seed: int = 0,
     drift_share_threshold: float = 0.5,
     stattests: dict[str, Any] | None = None,
+    thresholds: dict[str, tuple[float | None, str]] | None = None,
+    calendar: Sequence[str] = (),
 ) -> DriftResult:
     """Compare ``current`` with the champion's ``reference`` sample: features, predictions,
-    the classification target and, given labelled rows, model quality (see module docstring)."""
+    the classification target and, given labelled rows, model quality (see module docstring).
+
+    ``thresholds``: per compared column, its threshold (None: the method's default) and where it
+    came from (``airloop.core.monitor.thresholds.resolve``). ``calendar``: columns whose mix the
+    reference sample is drawn to match (``calibration.matched_positions``)."""
     _check(reference, current, features, target, task, categorical, current_predictions)
     if sample_rows < 1 or max_columns < 1:
         raise ValueError("sample_rows and max_columns must be >= 1")
     compared, dropped = list(features[:max_columns]), list(features[max_columns:])
     num = [c for c in compared if c not in set(categorical)]
     cat = [c for c in compared if c in set(categorical)]
-    ref = reference.iloc[sample_positions(len(reference), sample_rows, seed, 0)]
     positions = sample_positions(len(current), sample_rows, seed, 1)
     cur = current.iloc[positions]
+    if calendar:  # like with like: the reference drawn with the current window's calendar mix
+        from airloop.core.monitor.calibration import matched_positions
+
+        ref = reference.iloc[matched_positions(reference, cur, calendar, sample_rows, seed)]
+    else:
+        ref = reference.iloc[sample_positions(len(reference), sample_rows, seed, 0)]
     # Rows no model has scored yet are NaN, and Evidently rejects an all-NaN column.
     preds = None if current_predictions is None else current_predictions.iloc[positions]
     scored = preds is not None and bool(preds.notna().any())
@@ -216,7 +240,9 @@ def compute(
         # ``stattests``: num_method/num_threshold/cat_method/cat_threshold, as Evidently names
         # them. Daily data is autocorrelated (weather), so p-value tests flag every week.
         tests = {k: v for k, v in (stattests or {}).items() if v is not None}
-        items = [DataDriftPreset(columns=compared, drift_share=drift_share_threshold, **tests)]
+        given = {c: t for c, (t, _) in (thresholds or {}).items() if t is not None}
+        items = [DataDriftPreset(columns=compared, drift_share=drift_share_threshold,
+                                 per_column_threshold=given or None, **tests)]  # fmt: skip
         items += [
             ValueDrift(column=c, method=tests.get(f"{kind}_method"),
                        threshold=tests.get(f"{kind}_threshold"))
@@ -242,7 +268,10 @@ def compute(
     summary = {
         "drift_share": _num(share),
         "drifted_columns": drifted,
-        "columns": {c: per_column[c] for c in compared},
+        "columns": {
+            c: per_column[c] | {"threshold_source": _source(c, thresholds, tests, cat)}
+            for c in compared
+        },
         # Evidently's own verdict; its rule (share >= threshold) should it ever give none.
         "dataset_drift": share >= drift_share_threshold if dataset_drift is None else dataset_drift,
         "drift_share_threshold": drift_share_threshold,

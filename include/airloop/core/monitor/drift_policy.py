@@ -37,6 +37,7 @@ class Observation:
     day: date
     drift_share: float | None  # None: no champion to compare against
     champion: int | None
+    quality_degraded: bool | None = None  # None: not judged (no labels yet)
 
 
 @dataclass(frozen=True)
@@ -62,20 +63,22 @@ class PolicyDecision:
         return found
 
 
-def _drifted(obs: Observation | None, threshold: float, champion: int | None) -> bool:
-    return (
-        obs is not None
-        and obs.champion == champion
-        and obs.drift_share is not None
-        and obs.drift_share >= threshold
-    )
+def _drifted(obs: Observation | None, policy: DriftPolicySpec, champion: int | None) -> bool:
+    """Whether the day counts toward a retrain, by ``policy.trigger``: data drift, degraded
+    quality (never when unjudged: no labels), either, or both."""
+    if obs is None or obs.champion != champion:
+        return False
+    data = obs.drift_share is not None and obs.drift_share >= policy.drift_share
+    quality = obs.quality_degraded is True
+    return {"drift": data, "quality": quality, "either": data or quality,
+            "both": data and quality}[policy.trigger]  # fmt: skip
 
 
 def _confirmed_on(
     day: date, by_day: dict[date, Observation], policy: DriftPolicySpec, champion: int | None
 ) -> tuple[bool, int]:
     last_n = [day - timedelta(days=i) for i in range(policy.persistence_n)]
-    count = sum(_drifted(by_day.get(d), policy.drift_share, champion) for d in last_n)
+    count = sum(_drifted(by_day.get(d), policy, champion) for d in last_n)
     return count >= policy.persistence_k, count
 
 
@@ -113,13 +116,18 @@ def decide(
         reason = f"no champion yet and {validated_days} validated days: train the first model"
         return _gate(policy, base, reason, asked, spent)
 
-    drifted = _drifted(by_day.get(day), policy.drift_share, champion)
+    drifted = _drifted(by_day.get(day), policy, champion)
     confirmed, count = _confirmed_on(day, by_day, policy, champion)
     share = by_day[day].drift_share if day in by_day else None
     seen = f"drift share {share:.2f}" if share is not None else "not monitored"
+    degraded = by_day[day].quality_degraded if day in by_day else None
+    if policy.trigger != "drift":
+        seen += {True: ", quality degraded", False: ", quality held", None: ", quality not judged"
+                 }[degraded]  # fmt: skip
     tally = f"{count} of the last {policy.persistence_n} days drifted"
     if not confirmed:
-        need = f"(confirmation needs {policy.persistence_k}, threshold {policy.drift_share})"
+        need = (f"(confirmation needs {policy.persistence_k}, threshold {policy.drift_share}, "
+                f"trigger {policy.trigger})")  # fmt: skip
         return PolicyDecision("none", f"{seen}; {tally} {need}", drifted, False, count)
     start = _episode_start(day, by_day, policy, champion)
     key = f"drift|v{champion}|{start.isoformat()}|{(day - start).days // policy.retry_days}"

@@ -19,7 +19,7 @@ from airloop.core.data.lake import Lake
 from airloop.core.data.storage import atomic_write_bytes, create_exclusive
 from airloop.core.failpoints import failpoint
 from airloop.core.model import ledger, training
-from airloop.core.monitor import drift_policy
+from airloop.core.monitor import drift_policy, thresholds
 from airloop.spec import PipelineSpec
 
 ZONE = "monitor"
@@ -99,8 +99,7 @@ def decide_day(
 
     policy = spec.monitoring.policy
     day = date.fromisoformat(measured["date"])
-    share = (measured.get("drift") or {}).get("drift_share")
-    today = drift_policy.Observation(day, share, measured["champion"])
+    today = observation(day, measured)
     observed = [o for o in history(lake) if o.day != day] + [today]
     # A retry of this run must decide as its first try did: the request that try created is not
     # a "prior" one, or the retry would stand down and the request would never be announced.
@@ -131,12 +130,14 @@ def day_record(lake: Lake, day: date) -> dict[str, Any] | None:
 
 
 def history(lake: Lake) -> list[drift_policy.Observation]:
-    found = []
-    for d in lake.dates(ZONE):
-        record = lake.manifest(ZONE, d) or {}
-        drift = record.get("drift") or {}
-        found.append(drift_policy.Observation(d, drift.get("drift_share"), record.get("champion")))
-    return found
+    return [observation(d, lake.manifest(ZONE, d) or {}) for d in lake.dates(ZONE)]
+
+
+def observation(day: date, record: dict[str, Any]) -> drift_policy.Observation:
+    """The policy's view of one measured day's record."""
+    drift = record.get("drift") or {}
+    degraded = (drift.get("quality_check") or {}).get("degraded")
+    return drift_policy.Observation(day, drift.get("drift_share"), record.get("champion"), degraded)
 
 
 def last_promotion(lake: Lake) -> date | None:
@@ -203,10 +204,27 @@ def claim_of(lake: Lake, key: str) -> dict[str, Any] | None:
     return json.loads(path.read_bytes()) if path.exists() else None
 
 
+def _quality_check(
+    spec: PipelineSpec, labelled: pd.DataFrame, champion_metrics: dict[str, float]
+) -> dict[str, Any]:
+    """The champion's live metric on the labelled rows against its holdout (quality_check)."""
+    from airloop.core.monitor import quality_check
+
+    metric = spec.promotion.metric if spec.promotion else QUALITY_METRIC[spec.task]
+    policy = spec.monitoring.policy
+    return quality_check.check(
+        metric, labelled[spec.target].to_numpy(float), labelled["prediction"].to_numpy(float),
+        champion_metrics.get(f"holdout_{metric}"), tolerance=policy.quality_tolerance,
+        confidence=policy.quality_confidence, min_rows=policy.quality_min_rows,
+        seed=spec.training.random_state,
+    ).to_record()  # fmt: skip
+
+
+QUALITY_METRIC = {"regression": "rmse", "classification": "log_loss"}
 SUMMARY_KEYS = (
-    "drift_share", "drifted_columns", "dataset_drift", "prediction_drift", "target_drift",
-    "quality", "reference_quality", "labelled_rows", "reference_rows", "current_rows",
-    "current_rows_total", "sample_rows", "columns_compared", "columns_dropped",
+    "drift_share", "drifted_columns", "columns", "dataset_drift", "prediction_drift",
+    "target_drift", "quality", "reference_quality", "labelled_rows", "reference_rows",
+    "current_rows", "current_rows_total", "sample_rows", "columns_compared", "columns_dropped",
     "compute_seconds", "evidently_version",
 )  # fmt: skip
 
@@ -225,17 +243,23 @@ def measure_day(
         return {"date": day.isoformat(), "champion": champion, "drift": None, "note": note}
     preds = current["prediction"]  # NaN where no model scored the row yet
     columns = spec.monitoring.columns or spec.features
+    calibrated = thresholds.for_version(
+        lake, spec, champion, (registry.version_info(spec.name, champion) or {}).get("tags", {})
+    )
+    labelled = labelled_rows(lake, spec, day)
     found = drift.compute(
         reference, current, features=columns, target=spec.target, task=spec.task,
         categorical=[c for c in spec.training.categorical_features if c in columns],
         current_predictions=preds if preds.notna().any() else None,
-        labelled=labelled_rows(lake, spec, day),
+        labelled=labelled,
         sample_rows=spec.monitoring.sample_rows, max_columns=spec.monitoring.max_columns,
         seed=spec.training.random_state, drift_share_threshold=spec.monitoring.policy.drift_share,
-        stattests=spec.monitoring.stattests,
+        stattests=spec.monitoring.stattests, thresholds=thresholds.resolve(spec, calibrated),
+        calendar=spec.monitoring.calendar,
     )  # fmt: skip
     reports = save_report_files(lake, day, found.artifacts)
     summary = {k: found.summary.get(k) for k in SUMMARY_KEYS}
+    summary["quality_check"] = _quality_check(spec, labelled, registry.run_metrics(run_id))
     metrics = {"drift_share": summary["drift_share"], "compute_seconds": summary["compute_seconds"]}
     for name, value in (summary.get("quality") or {}).items():
         metrics[f"quality_{name}"] = value
