@@ -49,20 +49,20 @@ def _daily_spec(data: loop_datasets.LoopDataset, positive: Any = None) -> Pipeli
         "name": data.name, "task": data.task, "target": data.target, "key": ["day"],
         "features": data.features, "start_date": "2000-01-01", "schedule": None,
         "source": {"kind": "python", "callable": "loop_datasets:unused"},
-        "training": {"window_days": 182, "holdout_days": 28, "min_rows": 60,
+        "training": {"window_days": 182, "holdout_days": 14, "min_rows": 60,
                      "estimator": "sklearn.ensemble.HistGradientBoosting"
                                   + ("Classifier" if classify else "Regressor"),
                      "params": {"max_iter": 100, "learning_rate": 0.08},
                      "categorical_features": data.categorical},
         "promotion": {"metric": "log_loss" if classify else "rmse", "floor": 1e9 if not classify
                       else 5.0, "min_improvement": 0.02, "bootstrap_resamples": 500},
-        "monitoring": {"window_days": 21, "false_alarms_per_90_days": 1.0,
+        "monitoring": {"window_days": 14, "false_alarms_per_90_days": 1.0,
                        "calendar": [c for c in data.calendar if c in data.features],
                        "stattests": {"num_method": "wasserstein", "cat_method": "jensenshannon"},
-                       "policy": {"drift_share": 0.5, "persistence_k": 3, "persistence_n": 4,
-                                  "retry_days": 28, "cooldown_days": 28, "max_retrains": 3,
+                       "policy": {"drift_share": 0.5, "persistence_k": 2, "persistence_n": 3,
+                                  "retry_days": 7, "cooldown_days": 7, "max_retrains": 12,
                                   "budget_days": 90, "initial_min_days": 182, "trigger": "either",
-                                  "quality_min_rows": 14}},
+                                  "quality_min_rows": 10}},
     }  # fmt: skip
     if positive is not None:
         raw["positive_class"] = positive

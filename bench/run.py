@@ -39,6 +39,11 @@ GOALS = {
     "p3_10m_over_1m": ("≤ 10×", lambda v: v <= 10),
     "p4_drift_to_champion_s": ("< 300 s", lambda v: v < 300),
     "p5_scoring_ratio": ("≥ 0.9", lambda v: v >= 0.9),
+    # Loop quality (issue 21), the worst dataset's figure: bench/loop_quality.py.
+    "loop_false_alarms_per_90d": ("≤ 1", lambda v: v <= 1),
+    "loop_detection_delay_days": ("≤ 3", lambda v: v <= 3),
+    "loop_regret_vs_daily": ("≤ 1.05", lambda v: v <= 1.05),
+    "loop_retrains_vs_daily": ("≤ 0.15", lambda v: v <= 0.15),
 }
 
 
@@ -88,10 +93,9 @@ def _platform_figures(before: bool) -> dict:
                     "p4_detail": drift}  # fmt: skip
 
 
-def main() -> int:
+def _performance(results: dict) -> dict:
+    """P1-P5: parse, scale, scoring and the platform figures."""
     full = os.environ.get("FULL") == "1"
-    started = time.monotonic()
-    results: dict = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
     results |= _figure("parse")
     one = _figure("scale", "1000000")
     results |= {"p3_1m_s": one.get("seconds"), "p3_1m_peak_rss_gb": one.get("peak_rss_gb"),
@@ -103,7 +107,21 @@ def main() -> int:
                     "p3_10m_over_1m": ratio and round(ratio, 2)}  # fmt: skip
     results |= _figure("scoring", "1000000")
     print(json.dumps(results), flush=True)  # progress: the platform figures take longest
-    results |= _platform_figures(before=os.environ.get("BEFORE") == "1")
+    return results | _platform_figures(before=os.environ.get("BEFORE") == "1")
+
+
+def main() -> int:
+    """All figures; ``ONLY=loop`` measures the loop-quality figures alone and keeps the other
+    figures of the last ``latest.json``."""
+    started = time.monotonic()
+    results: dict = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
+    if os.environ.get("ONLY") == "loop":
+        last = RESULTS / "latest.json"
+        kept = json.loads(last.read_text()) if last.exists() else {}
+        results = {**{k: v for k, v in kept.items() if not k.startswith("loop_")}, **results}
+    else:
+        results = _performance(results)
+    results |= _figure(script="loop_quality.py")
     results["bench_seconds"] = round(time.monotonic() - started)
     rows = ["| figure | value | goal | holds |", "|---|---|---|---|"]
     for key, (goal, holds) in GOALS.items():

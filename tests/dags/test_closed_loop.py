@@ -17,16 +17,6 @@ from airloop.core.monitor import monitoring
 SPEC = yaml.safe_load((REPO / "include" / "pipelines" / "bike_demand.yaml").read_text())
 
 
-def _drifted_days(records: dict[date, dict], day: date, threshold: float, n: int) -> int:
-    last = [records.get(day - timedelta(days=i)) for i in range(n)]
-    return sum(
-        1
-        for r in last
-        if r and (r.get("drift") or {}).get("drift_share") is not None
-        and r["drift"]["drift_share"] >= threshold
-    )  # fmt: skip
-
-
 # The demo's story on a shorter timeline: the shipped spec with a 12-day first window (the demo
 # waits 21) from 2012-05-18 — a first champion before the 2012-06-01 regime change, the drift,
 # the retrain and the cooldown after it, at 60 % of the demo's DAG runs.
@@ -53,15 +43,26 @@ def test_the_demo_story(loop_env) -> None:
     assert by_date[first].champion == 1
     assert "first model" in ledger.entries(lake)[0]["reason"]
 
-    # Every drift request came after k of the last n days drifted, and only in the new regime.
+    # Every drift request came after k of the last n days drifted (by data drift or degraded
+    # quality: trigger "either"), and only in the new regime.
     requests = monitoring.requests(lake)
     drift_requests = [r for r in requests if r["kind"] == "drift"]
     assert drift_requests, [d.decision for d in days]
     for r in drift_requests:
         day = date.fromisoformat(r["day"])
         assert day >= date(2012, 6, 1) + timedelta(days=policy["persistence_k"] - 1)
-        drifted = _drifted_days(records, day, policy["drift_share"], policy["persistence_n"])
-        assert drifted >= policy["persistence_k"]
+        assert r["drifted_days"] >= policy["persistence_k"]
+        counted = [monitoring.observation(d, records[d]) for d in records
+                   if day - timedelta(days=policy["persistence_n"]) < d <= day]  # fmt: skip
+        assert sum(o.quality_degraded is True or (o.drift_share or 0) >= policy["drift_share"]
+                   for o in counted) >= policy["persistence_k"]  # fmt: skip
+
+    # Each champion monitors with thresholds calibrated on its own window, and says so.
+    for version in {o.champion for o in by_date.values() if o.champion}:
+        assert (lake.base / "calibration" / f"v{version}.json").exists()
+    columns = records[DEMO_END]["drift"]["columns"]
+    assert all("calibrated on" in c["threshold_source"] for c in columns.values()), columns
+    assert records[DEMO_END]["drift"]["quality_check"]["degraded"] is not None
 
     # Exactly one request per window and one training run per request.
     keys = [r["key"] for r in requests]
@@ -103,3 +104,11 @@ def test_the_demo_story(loop_env) -> None:
     assert status["champion"]["version"] == new and len(status["ledger"]) == len(requests)
     assert status["last_drift"]["date"] == DEMO_END.isoformat()
     assert status["last_drift"]["decision"]["action"] == "none"
+
+    # `airloop calibrate bike_demand` shows the champion's thresholds and refreshes them.
+    from airloop.cli.calibrate import calibration_status
+
+    shown = calibration_status(load_settings(), "bike_demand", refresh=False)
+    refreshed = calibration_status(load_settings(), "bike_demand", refresh=True)
+    assert shown["champion"] == new and shown["columns"] == refreshed["columns"]
+    assert shown["columns"]["temp"]["threshold"] == columns["temp"]["threshold"]

@@ -148,3 +148,37 @@ def test_too_short_a_window_is_calibrated_on_shorter_blocks_and_says_so() -> Non
         cal.calibrate(data, day_column="day", columns=["nope"], categorical=[], methods={},
                       window_days=7, sample_rows=100, reference_rows=100, drift_share=0.5,
                       false_alarms_per_90_days=1)  # fmt: skip
+
+
+def test_hand_set_thresholds_beat_calibration_which_beats_stattests() -> None:
+    from pathlib import Path
+
+    from airloop.core.monitor import thresholds
+    from airloop.spec import load_spec_file
+
+    spec = load_spec_file(Path(__file__).parents[2] / "include/pipelines/bike_demand.yaml")
+    mon = spec.monitoring.model_copy(update={"thresholds": {"temp": 0.7},
+                                             "stattests": {"num_threshold": 0.3}})  # fmt: skip
+    spec = spec.model_copy(update={"monitoring": mon})
+    found = cal.Calibration(
+        thresholds={"temp": 9.0, "hum": 1.25}, methods={}, null_quantiles={},
+        false_alarms_per_90_days=1.0, column_alpha=0.01, day_alpha=0.01, resamples=10,
+        window_days=7, block_days=7, current_rows=1, reference_rows=1, calendar=[],
+        days=["2011-01-01", "2011-02-11"], seconds=0.0, notes=[],
+    )  # fmt: skip
+    resolved = thresholds.resolve(spec, found)
+    assert resolved["temp"] == (0.7, "spec: monitoring.thresholds")
+    assert (
+        resolved["hum"][0] == 1.25 and "calibrated on 2011-01-01..2011-02-11" in resolved["hum"][1]
+    )
+    assert resolved["windspeed"] == (0.3, "spec: monitoring.stattests")
+    assert resolved["weathersit"] == (None, "Evidently's default")
+
+
+def test_a_spec_asking_to_calibrate_an_uncalibratable_test_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from airloop.spec import MonitoringSpec
+
+    with pytest.raises(ValidationError, match="cannot be calibrated"):
+        MonitoringSpec(false_alarms_per_90_days=1, stattests={"num_method": "ks"})

@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from airloop.cli import data, loop, models, platform, scaffold
+from airloop.cli import calibrate, data, loop, models, platform, scaffold
 from airloop.cli.common import USAGE, print_error, run_command
 from airloop.settings import load_settings
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     platform.add_commands(sub)
     data.add_commands(sub)
     models.add_commands(sub)
+    calibrate.add_commands(sub)
     loop.add_commands(sub)
     scaffold.add_commands(sub)
     return parser

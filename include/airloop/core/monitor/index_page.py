@@ -26,6 +26,21 @@ def _trend_svg(points: list[tuple[str, float | None]], threshold: float) -> str:
     )
 
 
+def _columns(drift: dict) -> str:
+    """Each compared column's statistic next to its threshold, and where the threshold came
+    from (hover); drifted columns in bold."""
+    cells = []
+    for name, col in (drift.get("columns") or {}).items():
+        text = f"{html.escape(name)} {col.get('score')} / {col.get('threshold')}"
+        source = html.escape(str(col.get("threshold_source", "")), quote=True)
+        text = f"<b>{text}</b>" if col.get("drifted") else text
+        cells.append(f'<span title="{col.get("stattest")}; threshold: {source}">{text}</span>')
+    quality = drift.get("quality_check") or {}
+    if quality.get("reason"):
+        cells.append(f"quality: {html.escape(quality['reason'])}")
+    return "<br>".join(cells)
+
+
 def write_index(lake: Lake, spec: PipelineSpec) -> str:
     """Rebuild ``monitor/index.html``: every monitored day, newest first, and the trend."""
     rows, points = [], []
@@ -42,7 +57,7 @@ def write_index(lake: Lake, spec: PipelineSpec) -> str:
         decision = record.get("decision") or {}
         rows.append(
             f"<tr><td>{d}</td><td>v{record.get('champion')}</td>"
-            f"<td>{'' if share is None else f'{share:.2f}'}</td>"
+            f"<td>{'' if share is None else f'{share:.2f}'}</td><td>{_columns(drift)}</td>"
             f"<td>{decision.get('action', '')}</td>"
             f"<td>{html.escape(decision.get('reason', ''))}</td><td>{links}</td></tr>"
         )
@@ -51,9 +66,8 @@ def write_index(lake: Lake, spec: PipelineSpec) -> str:
         f"<h1>{spec.name}: drift reports</h1>"
         f"{_trend_svg(points, spec.monitoring.policy.drift_share)}"
         "<table border='1' cellpadding='4'><tr><th>date</th><th>champion</th>"
-        "<th>drift share</th><th>decision</th><th>reason</th><th>reports</th></tr>"
-        + "".join(reversed(rows))
-        + "</table></body></html>"
+        "<th>drift share</th><th>statistic / threshold (hover: source)</th><th>decision</th>"
+        "<th>reason</th><th>reports</th></tr>" + "".join(reversed(rows)) + "</table></body></html>"
     )
     path = lake.base / ZONE / "index.html"
     atomic_write_bytes(path, page.encode())

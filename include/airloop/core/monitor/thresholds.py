@@ -61,12 +61,13 @@ def load(lake: Lake, version: int) -> Calibration | None:
     return Calibration.from_record(json.loads(path.read_bytes())) if path.exists() else None
 
 
-def window_end(tags: dict[str, Any]) -> date:
-    """The last day of a version's training window, from its ``data_window`` tag."""
+def training_window(tags: dict[str, Any]) -> tuple[date, date]:
+    """The first and last day of a version's training window, from its ``data_window`` tag."""
     window = tags.get("data_window") or ""
     if ".." not in window:
         raise ValueError(f"the version has no data_window tag ({window!r}) to calibrate on")
-    return date.fromisoformat(window.split("..")[1])
+    first, last = window.split("..")
+    return date.fromisoformat(first), date.fromisoformat(last)
 
 
 def refresh(lake: Lake, spec: PipelineSpec, version: int, tags: dict[str, Any]) -> Calibration:
@@ -76,7 +77,8 @@ def refresh(lake: Lake, spec: PipelineSpec, version: int, tags: dict[str, Any]) 
     if spec.monitoring.false_alarms_per_90_days is None:
         raise ValueError(f"{spec.name}: monitoring.false_alarms_per_90_days is not set, so "
                          "thresholds are hand-set; set it to calibrate them")  # fmt: skip
-    data = training.load_window(lake, spec, window_end(tags))
+    first, last = training_window(tags)
+    data = training.load_window(lake, spec, last, (last - first).days + 1)
     found = calibrate_frame(spec, pd.concat([data.train, data.holdout], ignore_index=True))
     assert found is not None  # the target is set
     save(lake, version, found)
