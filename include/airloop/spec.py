@@ -8,6 +8,7 @@ files may load specs at parse time.
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -79,7 +80,10 @@ class TrainingSpec(_Strict):
         return self
 
 
-Metric = Literal["rmse", "mae", "r2", "roc_auc", "f1", "log_loss", "accuracy"]
+Metric = Literal["rmse", "mae", "r2", "roc_auc", "f1", "log_loss", "accuracy", "macro_f1"]
+BINARY_ONLY_METRICS = ("roc_auc", "f1")  # both need a positive class
+# A class label is also a column name (proba_<label>) and an MLflow metric name.
+CLASS_LABEL_PATTERN = r"^[A-Za-z0-9_.\- ]{1,60}$"
 
 
 class PromotionSpec(_Strict):
@@ -139,6 +143,9 @@ class PipelineSpec(_Strict):
     target: str
     # Classification (binary): the target value that counts as the positive class (1).
     positive_class: StrictBool | StrictInt | StrictStr = 1
+    # Classification (multi-class): every label, in a fixed order (the proba_<label> columns and
+    # class codes follow it, so every model version scores the same way); None: binary.
+    classes: list[StrictInt | StrictStr] | None = None
     key: list[str] = Field(min_length=1)  # unique per row; used for joins with late labels
     time_column: str | None = None
     features: list[str] = Field(min_length=1)
@@ -182,7 +189,13 @@ class PipelineSpec(_Strict):
                 raise ValueError(
                     f"promotion.metric {self.promotion.metric!r} does not fit a {self.task} task"
                 )
+        if self.classes is not None:
+            _check_classes(self)
         return self
+
+    @property
+    def multiclass(self) -> bool:
+        return self.classes is not None
 
     @property
     def suite_name(self) -> str:
@@ -190,6 +203,35 @@ class PipelineSpec(_Strict):
 
     def dag_id(self, stage: str) -> str:
         return f"{self.name}__{stage}"
+
+
+def _check_classes(spec: PipelineSpec) -> None:
+    """A multi-class classification's labels: distinct, of one type, usable as names."""
+    classes = spec.classes or []
+    if spec.task != "classification":
+        raise ValueError(f"classes is for task classification, not {spec.task}")
+    if "positive_class" in spec.model_fields_set:
+        raise ValueError("set either positive_class (binary) or classes (multi-class), not both")
+    if len(classes) < 3:
+        raise ValueError(f"classes needs at least 3 labels, got {classes}; a two-class target is "
+                         "binary: name its positive_class instead")  # fmt: skip
+    if len({type(c) for c in classes}) > 1:
+        raise ValueError(f"classes mixes integers and strings: {classes}")
+    names = [str(c) for c in classes]
+    if len(set(names)) != len(names):
+        raise ValueError(f"classes contain duplicates: {classes}")
+    bad = [c for c in names if not re.fullmatch(CLASS_LABEL_PATTERN, c)]
+    if bad:
+        raise ValueError(f"classes {bad} must be 1-60 letters, digits, spaces or _.- (each is "
+                         "also a column name, proba_<label>)")  # fmt: skip
+    clash = [c for c in names if c in (spec.target, "prediction")]
+    if clash:  # Evidently's frames name the probability columns by the labels
+        raise ValueError(f"classes {clash} clash with the target or prediction column's name")
+    if spec.promotion and spec.promotion.metric in BINARY_ONLY_METRICS:
+        raise ValueError(
+            f"promotion.metric {spec.promotion.metric!r} is binary-only; a multi-class "
+            "classification uses log_loss, accuracy or macro_f1"
+        )
 
 
 def pipelines_dir() -> Path:

@@ -84,8 +84,9 @@ def test_column_types_follow_categorical_and_cardinality(same: drift.DriftResult
         assert tests[numeric] == "Wasserstein distance (normed)"
     assert tests["holiday"] == "Jensen-Shannon distance"  # a 0/1 numeric column: binned
     for column in same.summary["columns"].values():
-        assert set(column) == {"stattest", "score", "threshold", "drifted"}
+        assert set(column) == {"stattest", "score", "threshold", "drifted", "threshold_source"}
         assert column["drifted"] == (column["score"] >= column["threshold"])
+        assert column["threshold_source"] == "Evidently's default"
 
 
 def test_strong_shift_is_detected(drifted: drift.DriftResult) -> None:

@@ -92,6 +92,19 @@ def test_sorted_text_labels_without_time_column_replay_shuffled_with_a_row_id(
     assert cli.main(["validate", "loan_decisions", str(data)]) == 0
 
 
+def test_three_text_labels_make_a_multiclass_spec_unless_one_is_the_positive_class(
+    project: Path, tmp_path: Path
+) -> None:
+    data = unseen_data.parcels(tmp_path)  # courier: bike, van, truck
+    assert _new("couriers", data, "courier", "classification") == 0
+    spec = yaml.safe_load((project / "include" / "pipelines" / "couriers.yaml").read_text())
+    assert spec["classes"] == ["bike", "truck", "van"] and "positive_class" not in spec
+    assert spec["promotion"]["metric"] == "macro_f1" and spec["promotion"]["floor"] == 0.4
+    assert _new("vans", data, "courier", "classification", "--positive-class", "van") == 0
+    spec = yaml.safe_load((project / "include" / "pipelines" / "vans.yaml").read_text())
+    assert spec["positive_class"] == "van" and "classes" not in spec
+
+
 def test_parquet_is_read(project: Path, tmp_path: Path) -> None:
     frame = pd.read_csv(unseen_data.parcels(tmp_path))
     frame.to_parquet(tmp_path / "parcels.parquet", index=False)
@@ -117,7 +130,7 @@ def test_the_smoke_test_goes_with_the_dag_tests_when_the_project_has_that_tier(
         (["--target", "minutes", "--task", "regression", "--time-column", "hour"],
          "time column 'hour' does not hold dates"),
         (["--target", "courier", "--task", "regression"], "regression target 'courier' is not"),
-        (["--target", "courier", "--task", "classification"], "has 3 classes"),
+        (["--target", "minutes", "--task", "classification"], "classes are at most 20"),
         (["--target", "one", "--task", "classification"], "has a single class"),
     ],
 )  # fmt: skip

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from airloop.cli.common import FAILED, OK, print_error
-from airloop.cli.models import _model_plane
+from airloop.cli.models import model_plane
 from airloop.settings import Settings
 
 
@@ -17,7 +17,7 @@ def calibration_status(settings: Settings, pipeline: str, refresh: bool) -> dict
     from airloop.core.model import registry
     from airloop.core.monitor import thresholds
 
-    spec, lake = _model_plane(settings, pipeline)
+    spec, lake = model_plane(settings, pipeline)
     champion = registry.alias_version(spec.name, registry.CHAMPION)
     if champion is None:
         raise ValueError(f"{spec.name} has no champion yet: thresholds are calibrated on a "

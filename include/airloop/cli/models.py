@@ -13,7 +13,7 @@ from airloop.cli.common import FAILED, OK, load_spec_or_usage_error, print_error
 from airloop.settings import Settings
 
 
-def _model_plane(settings: Settings, pipeline: str) -> tuple[Any, Any]:
+def model_plane(settings: Settings, pipeline: str) -> tuple[Any, Any]:
     """The pipeline's spec and lake, with MLflow pointed at the platform's store."""
     from airloop.platform.runner import local_tracking_uri
     from airloop.project import open_pipeline
@@ -29,7 +29,7 @@ def rollback(args: argparse.Namespace, settings: Settings) -> int:
     """Champion ← previous champion (or ``--to``), recorded in the ledger."""
     from airloop.core.model import ledger, promotion
 
-    spec, lake = _model_plane(settings, args.pipeline)
+    spec, lake = model_plane(settings, args.pipeline)
     key = ledger.entry_key("cli-rollback", uuid.uuid4().hex)
     try:
         result = promotion.rollback(lake, spec.name, args.reason, datetime.now(UTC), key, args.to)
@@ -47,7 +47,7 @@ def pipeline_status(settings: Settings, pipeline: str) -> dict[str, Any]:
     """Champion, versions, ledger and last drift of one pipeline."""
     from airloop.core.model import ledger, registry
 
-    spec, lake = _model_plane(settings, pipeline)
+    spec, lake = model_plane(settings, pipeline)
     champion = registry.alias_version(spec.name, registry.CHAMPION)
     champ = None
     if champion is not None:

@@ -165,8 +165,10 @@ def _print_next_steps(
     print(f"  {shown(targets['suite']):<58} {len(found.expectations)} expectations to curate")
     print(f"  {shown(targets['dag']):<58} the DAG file (ingest, train, score, monitor, rollback)")
     print(f"  {shown(targets['test']):<58} a smoke test")
-    days = "--days 10" if "chunk_rows" in spec["source"] else (
-        f"--start {spec['start_date']} --days 10")  # fmt: skip
+    # Enough days to see the first model trained and then scored and monitored.
+    n = max(10, spec["monitoring"]["policy"]["initial_min_days"] + 2)
+    days = f"--days {n}" if "chunk_rows" in spec["source"] else (
+        f"--start {spec['start_date']} --days {n}")  # fmt: skip
     print("\nNext:")
     print(f"  1. review {shown(targets['spec'])} and the suite (see the notes above)")
     print(f"  2. airloop validate {name} {data}")

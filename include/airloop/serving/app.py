@@ -87,10 +87,12 @@ def check_rows(body: Any, columns: dict[str, str]) -> list[dict[str, Any]]:
     return rows
 
 
-def predict(served: Served, spec: Any, rows: list[dict[str, Any]]) -> list[float]:
+def predict(served: Served, spec: Any, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """``predictions``: one number a row (binary: the positive-class probability); multi-class:
+    the most probable label a row, and ``probabilities`` (label → probability) a row."""
     import pandas as pd
 
-    from airloop.core.model import training
+    from airloop.core.model import classes, training
 
     frame = pd.DataFrame(rows, columns=list(served.columns))
     for name, kind in served.columns.items():  # JSON numbers → the trained dtypes
@@ -98,7 +100,15 @@ def predict(served: Served, spec: Any, rows: list[dict[str, Any]]) -> list[float
             frame[name] = frame[name].astype("int64")
         elif kind in ("double", "float"):
             frame[name] = frame[name].astype("float64")
-    return [float(p) for p in training.predict(served.model, spec, frame)]
+    found = training.predict(served.model, spec, frame)
+    if not spec.multiclass:
+        return {"predictions": [float(p) for p in found]}
+    names = [str(c) for c in spec.classes]
+    probabilities = [dict(zip(names, map(float, row), strict=True)) for row in found]
+    return {
+        "predictions": list(classes.predicted_labels(spec, found)),
+        "probabilities": probabilities,
+    }
 
 
 def create_app(pipelines: list[str], refresh_s: float = 2.0, token: str | None = None) -> Any:
@@ -169,7 +179,7 @@ def create_app(pipelines: list[str], refresh_s: float = 2.0, token: str | None =
         found = predict(served, specs[pipeline], rows)
         return JSONResponse(
             {"pipeline": pipeline, "model_version": served.version,
-             "model_run_id": served.run_id, "predictions": found},
+             "model_run_id": served.run_id, **found},
             headers={"X-Airloop-Model-Version": str(served.version)},
         )  # fmt: skip
 

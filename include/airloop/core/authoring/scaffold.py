@@ -8,6 +8,7 @@ that say what is wrong with which column.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from airloop.core.authoring import suggest
+from airloop.core.authoring import scaffold_plan, suggest
 from airloop.core.authoring.scaffold_spec import build_spec
 from airloop.core.data import readers
 
@@ -23,6 +24,7 @@ CHUNK_START = date(2024, 1, 1)  # day 0 of a replay without a time column (overr
 ROW_ID = "row_id"
 MAX_CATEGORIES = suggest.MAX_CATEGORIES
 MAX_SLICE_VALUES = 12
+MAX_CLASSES = 20  # more labels than this are an identifier or a quantity, not classes
 MIN_ROWS = 200
 LEAKAGE_CORRELATION = 0.98
 
@@ -63,16 +65,17 @@ def _positive_class(frame: pd.DataFrame, target: str, chosen: str | None) -> tup
             f"target {target!r} has a single class ({shown!r} in {len(values)} rows): "
             "a classifier needs at least two"
         )
-    if len(classes) > 2:
+    if len(classes) > 2 and chosen is None:  # infer() makes these multi-class first
         raise ScaffoldError(
             f"target {target!r} has {len(classes)} classes {sorted(map(str, classes))[:10]}: "
-            "Airloop's classification is binary; derive a yes/no target (one class vs the rest)"
+            "a binary target needs --positive-class (that class against the rest)"
         )
     if chosen is not None:
         match = [c for c in classes if str(c) == chosen]
         if not match:
             raise ScaffoldError(f"--positive-class {chosen!r} is not one of {classes}")
-        return match[0], f"positive class {match[0]!r} (given)"
+        rest = f" against the {len(classes) - 1} other classes" if len(classes) > 2 else ""
+        return match[0], f"positive class {match[0]!r} (given){rest}"
     if {str(c).lower() for c in classes} in ({"0", "1"}, {"false", "true"}):
         positive = max(classes)
         return positive, f"positive class {positive!r}"
@@ -81,6 +84,26 @@ def _positive_class(frame: pd.DataFrame, target: str, chosen: str | None) -> tup
     share = counts.iloc[-1] / len(values)
     why = f"positive class {positive!r}: the minority class ({share:.1%}); see --positive-class"
     return positive, why
+
+
+def _multiclass_labels(frame: pd.DataFrame, target: str, chosen: str | None) -> list[Any] | None:
+    """The sorted labels of a target with 3+ classes and no --positive-class; None: binary."""
+    from airloop.spec import CLASS_LABEL_PATTERN
+
+    values = frame[target].dropna()
+    if chosen is not None or values.nunique() < 3:
+        return None
+    fractional = values.dtype.kind == "f" and bool((values != values.round()).any())
+    if values.nunique() > MAX_CLASSES or fractional:
+        raise ScaffoldError(f"target {target!r} has {values.nunique()} classes (e.g. "
+                            f"{values.iloc[0]!r}): classes are at most {MAX_CLASSES} texts or "
+                            "integers; for a quantity use --task regression")  # fmt: skip
+    values = values.astype("int64") if values.dtype.kind == "f" else values  # ints beside NaN
+    labels = sorted(_plain(v) for v in values.unique())
+    if not all(re.fullmatch(CLASS_LABEL_PATTERN, str(v)) for v in labels):
+        raise ScaffoldError(f"target {target!r} has labels that cannot name a column ({labels[:5]})"
+                            ": use letters, digits, spaces or _.- (at most 60)")  # fmt: skip
+    return labels
 
 
 def _check_target(frame: pd.DataFrame, target: str, task: str) -> None:
@@ -108,7 +131,7 @@ def _days(frame: pd.DataFrame, time_column: str) -> pd.Series:
             f"time column {time_column!r} does not hold dates: it holds numbers "
             f"(e.g. {column.iloc[0]!r}); dates look like 2024-01-31"
         )
-    stamps = pd.to_datetime(column, errors="coerce", format="mixed")
+    stamps = readers.parse_times(column)  # as the source cuts days
     if stamps.notna().mean() < 0.95:
         bad = frame.loc[stamps.isna(), time_column].head(3).tolist()
         raise ScaffoldError(f"time column {time_column!r} does not hold dates (e.g. {bad})")
@@ -179,9 +202,14 @@ def infer(
     """The spec and starter suite for ``frame`` (see the module docstring)."""
     notes: list[str] = []
     _check_target(frame, target, task)
-    positive = None
+    positive, labels = None, None
     if task == "classification":
-        positive, why = _positive_class(frame, target, positive_class)
+        labels = _multiclass_labels(frame, target, positive_class)
+        positive, why = (
+            _positive_class(frame, target, positive_class) if labels is None else
+            (None, f"multi-class: {len(labels)} classes {labels}; --positive-class X makes it "
+                   "X against the rest")
+        )  # fmt: skip
         notes.append(why)
     if time_column:
         days = _days(frame, time_column)
@@ -205,6 +233,9 @@ def infer(
         row_id, key = ROW_ID, [ROW_ID]
         notes.append(f"no column identifies a row: the source adds {ROW_ID!r} (its position)")
     y = frame[target] if task == "regression" else (frame[target] == positive).astype(float)
+    if labels:  # a correlation with class codes means nothing: no leakage check by it
+        y = pd.Series(np.nan, index=frame.index)
+        notes.append("multi-class: features are not checked for leakage by correlation")
     skip = {*(k for k in [time_column] if k)}
     if row_id is None and len(key) == 1:
         skip.add(key[0])
@@ -215,12 +246,30 @@ def infer(
         changes = int((frame[target] != frame[target].shift()).sum()) - 1
         rate = float(y.mean())
         expected = 2 * rate * (1 - rate) * (len(frame) - 1)
+        if labels:  # label changes expected between shuffled rows, any number of classes
+            shares = frame[target].value_counts(normalize=True)
+            expected = (1 - float((shares**2).sum())) * (len(frame) - 1)
         if changes < 0.2 * expected:  # labels come in long runs: the file is sorted by them
             shuffle = 0
             notes.append("the file looks sorted by its target: chunks are replayed shuffled")
     with_id = frame.assign(**{ROW_ID: range(len(frame))}) if row_id else frame
+    # Training fits on labelled rows only, so the plan counts those per day as replayed.
+    rows, day_number = scaffold_plan.day_rows(
+        frame[target], days if time_column else None, chunk_rows, shuffle
+    )
+    try:  # refused here with the reason, rather than as an invalid spec from build_spec
+        found = scaffold_plan.plan(rows, MIN_ROWS)
+    except scaffold_plan.PlanError as exc:
+        raise ScaffoldError(f"{data_path}: {exc}") from None
+    numeric = [f for f in features if f not in categorical]  # empty ones would fail training
+    for col, why in scaffold_plan.unfed(frame[frame[target].notna()], day_number, found,
+                                        numeric).items():  # fmt: skip
+        features.remove(col)
+        notes.append(f"left out {col!r}: {why}")
+    if not features:
+        raise ScaffoldError(f"no feature column has values where the first model trains: {notes}")
     spec = build_spec(
-        name=name, task=task, target=target, positive_class=positive, key=key,
+        name=name, task=task, target=target, positive_class=positive, classes=labels, key=key,
         time_column=time_column, features=features, categorical=categorical,
         exclude=[c for c in with_id.columns if c not in features and c != target],
         start_date=first, source={
@@ -229,7 +278,7 @@ def infer(
             **({"row_id": row_id} if row_id else {}),
             **({"shuffle_seed": shuffle} if shuffle is not None else {}),
         },
-        rows_per_day=rows_per_day, floor=float(y.std()) if task == "regression" else None,
+        rows=rows, floor=float(y.std()) if task == "regression" else None,
         slices=_slices(frame, features), min_rows=MIN_ROWS, notes=notes,
     )  # fmt: skip
     if time_column:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Any
 
 import yaml
+
+from airloop.core.authoring.scaffold_plan import DayRows, describe, plan
 
 # Regularised, early-stopping boosting: first models train on a few days of rows, where the
 # library defaults overfit (in-sample ROC AUC 1.0, positive recall 0.3 on a test file; these
@@ -33,22 +34,6 @@ STATTESTS = {"num_method": "wasserstein", "num_threshold": 0.1,
              "cat_method": "jensenshannon", "cat_threshold": 0.1}  # fmt: skip
 
 
-def _windows(rows_per_day: float, min_rows: int) -> dict[str, int]:
-    """Day counts that give every stage enough rows, however sparse the data.
-
-    The holdout needs ~30 rows, and training shortens it to a quarter of the days present, so
-    the first model waits for four holdouts' worth of days and ``min_rows`` training rows.
-    """
-    rpd = max(rows_per_day, 1e-9)
-    min_rows = int(min(min_rows, max(20, rpd * 20)))  # a daily series cannot wait for 200 days
-    holdout = math.ceil(30 / rpd)
-    initial = max(5, math.ceil(min_rows / rpd) + holdout, 4 * holdout)
-    return {
-        "min_rows": min_rows, "holdout_days": max(3, holdout), "initial_min_days": initial,
-        "window_days": max(28, initial + 7), "monitor_days": max(7, math.ceil(100 / rpd)),
-    }  # fmt: skip
-
-
 def build_spec(
     *,
     name: str,
@@ -62,32 +47,40 @@ def build_spec(
     exclude: list[str],
     start_date: date,
     source: dict[str, Any],
-    rows_per_day: float,
+    rows: DayRows,
     floor: float | None,
     slices: list[str],
     min_rows: int,
     notes: list[str],
+    classes: list[Any] | None = None,
 ) -> dict[str, Any]:
-    """A complete spec dict; validated with :class:`airloop.spec.PipelineSpec` before return."""
+    """A complete spec dict; validated with :class:`airloop.spec.PipelineSpec` before return.
+
+    ``classes``: a multi-class target's labels (``positive_class`` is then unused)."""
     from airloop.spec import PipelineSpec
 
     estimator, params = ESTIMATORS[task]
-    days = _windows(rows_per_day, min_rows)
-    min_rows, initial = days["min_rows"], days["initial_min_days"]
+    days = plan(rows, min_rows)
+    min_rows, initial = days.min_rows, days.initial_min_days
     if task == "regression":
         # The RMSE of always predicting the mean: a model must at least beat that.
         metric, floor_value = "rmse", float(f"{floor:.4g}")
         notes.append(f"floor rmse {floor_value}: the target's standard deviation (mean guess)")
+    elif classes:
+        # Macro F1: every class counts alike whatever its share, as class_weight=balanced trains;
+        # a guess by the class shares scores 1/k, so the floor is a fifth above that.
+        metric, floor_value = "macro_f1", round(1.2 / len(classes), 3)
+        notes.append(f"floor macro_f1 {floor_value}: a fifth above a guess (1/{len(classes)})")
     else:
         metric, floor_value = "roc_auc", CLASSIFICATION_FLOOR
-    notes.append(f"first model after {initial} days (~{rows_per_day:.0f} rows a day, "
-                 f"min_rows {min_rows})")  # fmt: skip
+    notes.append(describe(rows, days))
     spec = {
         "name": name,
         "description": f"{task.capitalize()} of {target!r} (scaffolded by airloop new-pipeline).",
         "task": task,
         "target": target,
-        **({"positive_class": positive_class} if task == "classification" else {}),
+        **({"classes": classes} if classes else
+           {"positive_class": positive_class} if task == "classification" else {}),
         "key": key,
         **({"time_column": time_column} if time_column else {}),
         "features": features,
@@ -97,7 +90,7 @@ def build_spec(
         "source": source,
         "validation": {"max_failing_fraction": 0.1},
         "training": {
-            "window_days": days["window_days"], "holdout_days": days["holdout_days"],
+            "window_days": days.window_days, "holdout_days": days.holdout_days,
             "min_rows": min_rows,
             "estimator": estimator, "params": params, "categorical_features": categorical,
             "reference_sample_rows": 5000,
@@ -109,7 +102,7 @@ def build_spec(
         },
         "monitoring": {
             "columns": features[:30], "stattests": STATTESTS,
-            "window_days": days["monitor_days"],
+            "window_days": days.monitor_days,
             "sample_rows": 5000,
             "policy": {
                 "mode": "act", "drift_share": 0.5, "persistence_k": 3, "persistence_n": 4,

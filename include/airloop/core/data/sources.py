@@ -76,7 +76,7 @@ def from_file(spec: PipelineSpec, src: FileSource, day: date, open_path: OpenPat
     if src.time_column:
         if src.time_column not in frame.columns:
             raise ValueError(f"{src.path}: time column {src.time_column!r} not in {list(frame)}")
-        stamps = pd.to_datetime(frame[src.time_column], errors="coerce")
+        stamps = readers.parse_times(frame[src.time_column])
         batch = frame[stamps.dt.date == day]
         label = f"{src.time_column}={day}"
     else:

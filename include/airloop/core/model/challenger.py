@@ -19,12 +19,26 @@ def _quality(spec: PipelineSpec, y: Any, pred: Any) -> dict[str, float]:
     if spec.task == "regression":
         return {f"holdout_{n}": metrics.score(n, y, pred) for n in ("rmse", "mae", "r2")}
     y = training.target_values(spec, y)
+    if spec.multiclass:
+        return _multiclass_quality(spec, y, pred)
     found = {f"holdout_{n}": metrics.score(n, y, pred)
              for n in ("roc_auc", "f1", "log_loss", "accuracy")}  # fmt: skip
     recall = metrics.per_class_recall(y, pred)
     found |= {f"holdout_recall_{side}": recall[label]
               for side, label in (("negative", 0), ("positive", 1))}  # fmt: skip
     found["holdout_positive_rate"] = float(y.mean())  # the class balance it was judged on
+    return found
+
+
+def _multiclass_quality(spec: PipelineSpec, y: pd.Series, pred: Any) -> dict[str, float]:
+    """Log loss, accuracy and macro F1, each class's recall and share (NaN: absent)."""
+    keep = y.notna().to_numpy()
+    y, pred = y.to_numpy(float)[keep], pred[keep]
+    found = {f"holdout_{n}": metrics.score(n, y, pred) for n in metrics.MULTICLASS}
+    recall = metrics.per_class_recall(y, pred)
+    for code, label in enumerate(spec.classes or []):
+        found[f"holdout_recall_{label}"] = recall[code]
+        found[f"holdout_share_{label}"] = float((y == code).mean()) if len(y) else float("nan")
     return found
 
 
@@ -94,7 +108,7 @@ def _calibrate(
     """The version's own drift thresholds, from its training window (monitor.thresholds)."""
     from airloop.core.monitor import thresholds
 
-    found = thresholds.calibrate_frame(spec, pd.concat([data.train, data.holdout]))
+    found = thresholds.calibrate_frame(spec, thresholds.window_frame(data))
     if found is not None:
         thresholds.save(lake, int(registered["version"]), found)
         registry.log_run_dict(registered["run_id"], found.to_record(), "calibration.json")

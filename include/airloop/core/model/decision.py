@@ -42,6 +42,19 @@ class Decision:
         return asdict(self)
 
 
+def resampled(name: str, y: np.ndarray, p: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``name`` on each resample of rows ``idx`` (``(resamples, n)``); ``p`` a vector or an
+    ``(n, k)`` multi-class probability matrix (its rows are resampled whole)."""
+    rows = metrics.row_values(name, y, p)
+    if rows is not None:  # vectorised: the metric is a mean of per-row values
+        means = rows[idx].mean(axis=1)
+        return np.sqrt(means) if name == "rmse" else means
+    if name == "macro_f1":
+        k = p.shape[1] if p.ndim == 2 else 2
+        return metrics.macro_f1_resampled(y.astype(int)[idx], metrics.labels(p)[idx], k)
+    return np.array([metrics.score(name, y[i], p[i]) for i in idx])
+
+
 def paired_bootstrap(
     name: str,
     y: np.ndarray,
@@ -55,20 +68,9 @@ def paired_bootstrap(
     rng = np.random.default_rng(seed)
     n = len(y)
     idx = rng.integers(0, n, size=(resamples, n))
-    if name in ("rmse", "mae"):  # vectorised: both metrics are means of per-row losses
-        power = 2 if name == "rmse" else 1
-        loss_champ = np.abs(y - champion) ** power
-        loss_chall = np.abs(y - challenger) ** power
-        m_champ, m_chall = loss_champ[idx].mean(axis=1), loss_chall[idx].mean(axis=1)
-        if name == "rmse":
-            m_champ, m_chall = np.sqrt(m_champ), np.sqrt(m_chall)
-        deltas = m_champ - m_chall
-    else:
-        deltas = np.array([
-            metrics.improvement(name, metrics.score(name, y[i], champion[i]),
-                                metrics.score(name, y[i], challenger[i]))
-            for i in idx
-        ])  # fmt: skip
+    deltas = metrics.improvement(
+        name, resampled(name, y, champion, idx), resampled(name, y, challenger, idx)
+    )
     alpha = (1 - confidence) / 2
     return float(np.quantile(deltas, alpha)), float(np.quantile(deltas, 1 - alpha))
 

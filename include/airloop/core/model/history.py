@@ -53,7 +53,8 @@ def evaluate(
     load_model: Callable[[int], Any],
 ) -> dict[str, Any]:
     """Score every served version on the same recent rows; rank them by the promotion metric."""
-    primary = spec.promotion.metric if spec.promotion else METRICS[spec.task][0]
+    names = metrics.MULTICLASS if spec.multiclass else METRICS[spec.task]
+    primary = spec.promotion.metric if spec.promotion else names[0]
     frame, chosen = recent_rows(lake, end, days)
     record: dict[str, Any] = {
         "pipeline": spec.name, "date": end.isoformat(), "days": days,
@@ -67,7 +68,7 @@ def evaluate(
     y = training.target_values(spec, labelled[spec.target])
     for version in served_versions(lake):
         pred = training.predict(load_model(version), spec, labelled)
-        scores = {m: metrics.score(m, y, pred) for m in METRICS[spec.task]}
+        scores = {m: metrics.score(m, y, pred) for m in names}
         record["versions"].append({"version": version, "champion": version == champion,
                                    "metrics": scores})  # fmt: skip
     lower = primary in metrics.LOWER_IS_BETTER
@@ -83,8 +84,7 @@ def _page(record: dict[str, Any]) -> str:
     def cell(x: float) -> str:
         return f"{x:.4g}" if isinstance(x, float) and math.isfinite(x) else "-"
 
-    names = METRICS["regression" if "rmse" in (record["versions"] or [{}])[0].get("metrics", {})
-                    else "classification"]  # fmt: skip
+    names = list((record["versions"] or [{}])[0].get("metrics", {}))  # as they were scored
     rows = "".join(
         f"<tr{' style=font-weight:bold' if v['champion'] else ''}><td>{v['rank']}</td>"
         f"<td>v{v['version']}{' (champion)' if v['champion'] else ''}</td>"

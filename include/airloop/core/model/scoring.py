@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from airloop.core.data.lake import Lake
-from airloop.core.model import training
+from airloop.core.model import classes, training
 from airloop.spec import PipelineSpec
 
 if TYPE_CHECKING:
@@ -28,12 +28,16 @@ def predictions_frame(
     """Key columns + prediction, with the model version and run id on every row.
 
     Classification: ``prediction`` is the positive-class probability; ``predicted_label``
-    the 0.5-threshold label.
+    the 0.5-threshold label. Multi-class: ``prediction`` is the most probable label and
+    ``proba_<label>`` each class's probability.
     """
     keep = list(dict.fromkeys([*spec.key, *([spec.time_column] if spec.time_column else [])]))
     out = frame[keep].copy()
-    out["prediction"] = training.predict(model, spec, frame)
-    if spec.task == "classification":
+    if spec.multiclass:
+        out = out.assign(**classes.predictions(spec, training.predict(model, spec, frame)))
+    else:
+        out["prediction"] = training.predict(model, spec, frame)
+    if spec.task == "classification" and not spec.multiclass:
         out["predicted_label"] = (out["prediction"] >= 0.5).astype("int64")
     out["model_version"] = int(version)
     out["model_run_id"] = run_id

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from airloop.core.data.lake import Lake
+from airloop.core.model import classes
 from airloop.spec import PipelineSpec
 
 
@@ -25,6 +26,13 @@ class TrainingData:
     window: tuple[date, date]
     holdout_start: date
     notes: list[str] = field(default_factory=list)
+
+
+def holdout_length(holdout_days: int, days_present: int) -> int:
+    """Days of the holdout in a window of ``days_present`` days: ``holdout_days``, shortened to
+    a quarter of the days present so a young pipeline still trains on most of its data (the
+    scaffold plans the first model's wait with this same rule)."""
+    return min(holdout_days, max(1, days_present // 4))
 
 
 def load_window(
@@ -59,7 +67,7 @@ def load_window(
     order = [c for c in [spec.time_column, *spec.key] if c and c in data.columns]
     data = data.sort_values(["_airloop_day", *order], kind="stable").reset_index(drop=True)
     present = sorted(data["_airloop_day"].unique())
-    holdout_days = min(spec.training.holdout_days, max(1, len(present) // 4))
+    holdout_days = holdout_length(spec.training.holdout_days, len(present))
     holdout_start = present[-holdout_days]
     train = data[data["_airloop_day"] < holdout_start]
     holdout = data[data["_airloop_day"] >= holdout_start]
@@ -114,14 +122,31 @@ def build_pipeline(spec: PipelineSpec, overrides: dict[str, Any] | None = None) 
 
 
 def target_values(spec: PipelineSpec, values: pd.Series) -> pd.Series:
-    """The target as models see it: classification labels become 1.0 for ``positive_class``
-    and 0.0 otherwise (missing stays NaN); regression targets pass through."""
+    """The target as metrics see it: binary labels become 1.0 for ``positive_class`` and 0.0
+    otherwise, multi-class labels their class code (missing stays NaN); regression targets
+    pass through."""
     if spec.task != "classification":
         return values
+    if spec.multiclass:
+        return classes.codes(spec, values, "target_values")
     return (values == spec.positive_class).astype("float64").where(values.notna())
 
 
+def _multiclass_target(spec: PipelineSpec, values: pd.Series) -> pd.Series:
+    """The labels to fit on: checked against ``classes``; a class may be absent, not all but one."""
+    labels = values.dropna()
+    classes.codes(spec, labels, "the training window")
+    if labels.nunique() < 2:
+        raise NotEnoughData(
+            f"the training window has a single class ({sorted(map(str, labels.unique()))}) of "
+            f"classes {spec.classes}; a classifier needs at least two"
+        )
+    return labels
+
+
 def _binary_target(spec: PipelineSpec, values: pd.Series) -> pd.Series:
+    if spec.multiclass:
+        return _multiclass_target(spec, values)
     encoded = target_values(spec, values).dropna()
     if spec.task == "classification" and encoded.nunique() < 2:
         seen = sorted(map(str, values.dropna().unique()))[:10]
@@ -133,8 +158,11 @@ def _binary_target(spec: PipelineSpec, values: pd.Series) -> pd.Series:
 
 
 def predict(model: Any, spec: PipelineSpec, frame: pd.DataFrame) -> Any:
-    """Point predictions; for classification the positive-class probability."""
+    """Point predictions; for classification the positive-class probability, for multi-class
+    the ``(n, k)`` probability matrix in the spec's class order."""
     features = frame[spec.features]
+    if spec.multiclass:
+        return classes.matrix(model, spec, features)
     if spec.task == "classification" and hasattr(model, "predict_proba"):
         return model.predict_proba(features)[:, 1]
     return model.predict(features)
@@ -143,8 +171,18 @@ def predict(model: Any, spec: PipelineSpec, frame: pd.DataFrame) -> Any:
 def fit(spec: PipelineSpec, data: TrainingData, overrides: dict[str, Any] | None = None) -> Any:
     model = build_pipeline(spec, overrides)
     y = _binary_target(spec, data.train[spec.target])
-    model.fit(data.train.loc[y.index, spec.features], y.astype("int64") if spec.task ==
-              "classification" else y)  # fmt: skip
+    binary = spec.task == "classification" and not spec.multiclass
+    x = data.train.loc[y.index, spec.features]
+    # scikit-learn's message for this is "window shape cannot be larger than input array shape".
+    empty = [f for f in spec.features if f not in spec.training.categorical_features
+             and x[f].isna().all()]  # fmt: skip
+    if empty:
+        raise NotEnoughData(
+            f"numeric feature(s) {empty} have no value in the {len(x)} labelled training rows "
+            f"of {data.window[0]}..{data.window[1]}: wait for their data, or move them from "
+            "features to exclude_features"
+        )
+    model.fit(x, y.astype("int64") if binary else y)
     return model
 
 
@@ -153,6 +191,9 @@ def reference_sample(spec: PipelineSpec, data: TrainingData, model: Any) -> pd.D
     n = min(spec.training.reference_sample_rows, len(data.train))
     sample = data.train.sample(n=n, random_state=spec.training.random_state)
     columns = [*spec.features, spec.target]
+    if spec.multiclass:  # labels as they are, for Evidently's multi-class quality and drift
+        found = classes.predictions(spec, predict(model, spec, sample))
+        return sample[columns].assign(**found).reset_index(drop=True)
     return (
         sample[columns]
         .assign(**{spec.target: target_values(spec, sample[spec.target])})

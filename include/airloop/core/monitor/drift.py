@@ -10,7 +10,6 @@ numeric columns of more than 5 values, Jensen-Shannon for the rest; at or below,
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 import warnings
 from collections.abc import Sequence
@@ -23,14 +22,19 @@ import pandas as pd
 from airloop.core.model import metrics
 from airloop.core.monitor.drift_frames import (
     PREDICTION,
+    PROBA_PREFIX,
+    check_inputs,
     numpy_frame,
     quality_sides,
     sample_positions,
+    truth_and_scores,
 )
+from airloop.core.monitor.drift_summary import column_drift, number, threshold_source
 
 QUALITY_KEYS = {
     "regression": ("rmse", "mae", "r2", "mean_error"),
     "classification": ("roc_auc", "f1", "log_loss", "accuracy"),
+    "multiclass": metrics.MULTICLASS,
 }
 # Evidently metric class (the tail of its config "type") -> our quality key.
 _EVIDENTLY_QUALITY = {
@@ -47,84 +51,31 @@ class DriftResult:
     artifacts: dict[str, bytes] = field(default_factory=dict)
 
 
-def _num(x: Any) -> float | None:
-    """Six significant digits (p-values can be 1e-40, so no fixed decimals); None if not finite."""
-    x = float(x["mean"] if isinstance(x, dict) else x)  # Evidently's MAE: {"mean", "std"}
-    return float(f"{x:.6g}") if math.isfinite(x) else None
-
-
-def _check(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    features: Sequence[str],
-    target: str,
-    task: str,
-    categorical: Sequence[str],
-    current_predictions: pd.Series | None,
-) -> None:
-    if task not in QUALITY_KEYS:
-        raise ValueError(f"task must be 'regression' or 'classification', got {task!r}")
-    if not features:
-        raise ValueError("features is empty: nothing to compare")
-    if target in features or PREDICTION in features:
-        raise ValueError(f"features must not include the target {target!r} or {PREDICTION!r}")
-    unknown = sorted(set(categorical) - set(features))
-    if unknown:
-        raise ValueError(f"categorical names columns that are not features: {unknown}")
-    for name, frame in (("reference", reference), ("current", current)):
-        if len(frame) == 0:
-            raise ValueError(f"{name} is empty (0 rows): drift needs rows on both sides")
-        missing = [c for c in features if c not in frame.columns]
-        if missing:
-            raise ValueError(f"{name} lacks feature columns {missing}")
-    if current_predictions is not None:
-        if not isinstance(current_predictions, pd.Series):
-            raise TypeError("current_predictions must be a pandas Series aligned with current")
-        if PREDICTION not in reference.columns:
-            raise ValueError(f"reference lacks a {PREDICTION!r} column to compare predictions with")
-        if not current_predictions.index.equals(current.index):
-            raise ValueError("current_predictions must have exactly current's index (row order)")
-
-
-def _drift(snapshot: dict) -> tuple[dict[str, dict[str, Any]], bool | None]:
-    """Per-column drift from a drift snapshot's dict, plus Evidently's dataset-drift verdict."""
-    failed = {t["metric_config"]["metric_id"] for t in snapshot["tests"] if t["status"] == "FAIL"}
-    kind = {m["id"]: m["config"]["type"].rsplit(":", 1)[-1] for m in snapshot["metrics"]}
-    columns = {
-        m["config"]["column"]: {
-            "stattest": m["config"]["method"],
-            "score": _num(m["value"]),
-            "threshold": _num(m["config"]["threshold"]),
-            "drifted": m["id"] in failed,  # the test fails exactly when drift is detected
-        }
-        for m in snapshot["metrics"]
-        if kind[m["id"]] == "ValueDrift"
-    }
-    counts = [m["id"] for m in snapshot["metrics"] if kind[m["id"]] == "DriftedColumnsCount"]
-    # Its default test is "share < drift_share": failing it is Evidently's dataset drift.
-    return columns, (counts[0] in failed) if counts else None
-
-
-def _quality(snapshot: Any, task: str, sides: dict[str, pd.DataFrame], target: str) -> dict:
+def _quality(
+    snapshot: Any, task: str, sides: dict[str, pd.DataFrame], target: str, classes: Any = None
+) -> dict:
     """Current (labelled) and reference quality, from Evidently where it reports the value."""
     from evidently.core.report import ReferenceMetricNotFound  # a BaseException, not Exception
 
+    task = "multiclass" if classes else task
     found: dict[str, dict[str, float | None]] = {"current": {}, "reference": {}}
     for metric_id, result in snapshot.metric_results.items() if snapshot is not None else ():
         kind = result.metric_value_location.metric.params["type"].rsplit(":", 1)[-1]
         key = _EVIDENTLY_QUALITY.get(kind)
-        if key is None or key in found["current"]:
+        if key == "f1" and classes:  # Evidently's multi-class F1Score is the macro average
+            key = "macro_f1"
+        if key not in QUALITY_KEYS[task] or key in found["current"]:
             continue
-        found["current"][key] = _num(result.to_dict()["value"])
+        found["current"][key] = number(result.to_dict()["value"])
         with contextlib.suppress(ReferenceMetricNotFound):
             reference = snapshot.context.get_reference_metric_result(metric_id)
-            found["reference"][key] = _num(reference.to_dict()["value"])
+            found["reference"][key] = number(reference.to_dict()["value"])
     for side, frame in sides.items():  # anything Evidently did not report, same definitions
-        y, p = frame[target].to_numpy(float), frame[PREDICTION].to_numpy(float)
+        y, p = truth_and_scores(frame, target, classes)
         for key in set(QUALITY_KEYS[task]) - set(found[side]):
             # Evidently's mean error is prediction - target.
             value = np.mean(p - y) if key == "mean_error" else metrics.score(key, y, p)
-            found[side][key] = _num(value)
+            found[side][key] = number(value)
     return {side: {k: found[side].get(k) for k in QUALITY_KEYS[task]} for side in found}
 
 
@@ -135,8 +86,53 @@ def _files(name: str, snapshot: Any) -> dict[str, bytes]:
     }
 
 
-def _quality_report(sides: dict[str, pd.DataFrame], target: str, task: str) -> Any:
+def _multiclass_report(sides: dict[str, pd.DataFrame], target: str, classes: Sequence) -> Any:
+    """Evidently's multi-class quality; without its by-label part when a class is absent.
+
+    Evidently 0.7 crashes on a window where a class of the probability columns is absent from
+    the target (evidently issues #1002, #1275): ``ClassificationReport.create``
+    (legacy/metrics/classification_performance/objects.py:48) keeps only the classes of
+    ``y_true``, so the by-label metrics (``ClassificationQualityByClass.calculate``,
+    quality_by_class_metric.py:103) raise KeyError, and ``calculate_pr_table``
+    (legacy/calculations/classification_performance.py:274) divides by the absent class's size.
+    No argument passes the full label list there (``labels`` only renames). Such a window gets
+    the overall metrics (log loss, accuracy, macro F1 as ours; its ROC AUC is NaN, undefined
+    for the absent class), the confusion matrix and the PR curve, which all survive it.
+    """
+    from evidently import DataDefinition, Dataset, MulticlassClassification, Report
+    from evidently.presets import ClassificationPreset, ClassificationQuality
+
+    # Evidently binarises the target against the probability columns' names: name them by the
+    # labels, and make every label a string on both sides (an int label never equals "1").
+    names = [str(c) for c in classes]
+    probas = dict(zip(names, [f"{PROBA_PREFIX}{c}" for c in classes], strict=True))
+    frames = {
+        side: pd.DataFrame({target: f[target].astype(str), PREDICTION: f[PREDICTION].astype(str),
+                            **{n: f[column] for n, column in probas.items()}})
+        for side, f in sides.items()
+    }  # fmt: skip
+    complete = all(set(names) <= set(f[target]) for f in frames.values())
+    if not complete:  # sklearn warns, per class and side, that the absent one's ROC is undefined
+        warnings.filterwarnings("ignore", module="sklearn.metrics")
+    preset = ClassificationPreset() if complete else ClassificationQuality(
+        conf_matrix=True, pr_curve=True, pr_table=False)  # fmt: skip
+    definition = DataDefinition(
+        classification=[MulticlassClassification(target=target, prediction_labels=PREDICTION,
+                                                 prediction_probas=names)],
+        numerical_columns=names, categorical_columns=[target, PREDICTION],
+    )  # fmt: skip
+    return Report([preset]).run(
+        Dataset.from_pandas(frames["current"], data_definition=definition),
+        Dataset.from_pandas(frames["reference"], data_definition=definition),
+    )
+
+
+def _quality_report(
+    sides: dict[str, pd.DataFrame], target: str, task: str, classes: Sequence | None = None
+) -> Any:
     """Evidently's quality preset on labelled vs reference rows; None when it cannot run."""
+    if classes:
+        return _multiclass_report(sides, target, classes)
     if task == "classification" and min(f[target].nunique() for f in sides.values()) < 2:
         return None  # Evidently's classification metrics raise KeyError on a single class
     from evidently import BinaryClassification, DataDefinition, Dataset, Regression, Report
@@ -161,19 +157,6 @@ def _quality_report(sides: dict[str, pd.DataFrame], target: str, task: str) -> A
     )
 
 
-def _source(
-    column: str,
-    thresholds: dict[str, tuple[float | None, str]] | None,
-    tests: dict[str, Any],
-    categorical: Sequence[str],
-) -> str:
-    """Where ``column``'s threshold came from, for the report."""
-    if thresholds and column in thresholds:
-        return thresholds[column][1]
-    kind = "cat" if column in categorical else "num"
-    return "spec: monitoring.stattests" if f"{kind}_threshold" in tests else "Evidently's default"
-
-
 def compute(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -191,14 +174,16 @@ def compute(
     stattests: dict[str, Any] | None = None,
     thresholds: dict[str, tuple[float | None, str]] | None = None,
     calendar: Sequence[str] = (),
+    classes: Sequence[Any] | None = None,
 ) -> DriftResult:
     """Compare ``current`` with the champion's ``reference`` sample: features, predictions,
     the classification target and, given labelled rows, model quality (see module docstring).
 
     ``thresholds``: per compared column, its threshold (None: the method's default) and where it
     came from (``airloop.core.monitor.thresholds.resolve``). ``calendar``: columns whose mix the
-    reference sample is drawn to match (``calibration.matched_positions``)."""
-    _check(reference, current, features, target, task, categorical, current_predictions)
+    reference sample is drawn to match (``calibration.matched_positions``). ``classes``: a
+    multi-class target's labels; its predictions are labels, its quality multi-class."""
+    check_inputs(reference, current, features, target, task, categorical, current_predictions)
     if sample_rows < 1 or max_columns < 1:
         raise ValueError("sample_rows and max_columns must be >= 1")
     compared, dropped = list(features[:max_columns]), list(features[max_columns:])
@@ -217,8 +202,8 @@ def compute(
     scored = preds is not None and bool(preds.notna().any())
     if scored:
         cur = cur.assign(**{PREDICTION: preds.to_numpy()})
-        num = [*num, PREDICTION]
-    sides = quality_sides(labelled, ref, target, task, sample_rows, seed)
+        num, cat = (num, [*cat, PREDICTION]) if classes else ([*num, PREDICTION], cat)
+    sides = quality_sides(labelled, ref, target, task, sample_rows, seed, classes)
     # Target drift only for classification (a regression target shifts with every season).
     target_drift = task == "classification" and target in cur and bool(cur[target].notna().any())
     if target_drift:
@@ -255,21 +240,21 @@ def compute(
             Dataset.from_pandas(cur_frame, data_definition=definition),
             Dataset.from_pandas(ref_frame, data_definition=definition),
         )
-        per_column, dataset_drift = _drift(snapshot.dict())
+        per_column, dataset_drift = column_drift(snapshot.dict())
         artifacts, quality = _files("drift", snapshot), None
         if sides:
-            qsnap = _quality_report(sides, target, task)
-            quality = _quality(qsnap, task, sides, target)
+            qsnap = _quality_report(sides, target, task, classes)
+            quality = _quality(qsnap, task, sides, target, classes)
             artifacts |= _files("quality", qsnap) if qsnap is not None else {}
         seconds = time.perf_counter() - started
 
     drifted = [c for c in compared if per_column[c]["drifted"]]
     share = len(drifted) / len(compared)
     summary = {
-        "drift_share": _num(share),
+        "drift_share": number(share),
         "drifted_columns": drifted,
         "columns": {
-            c: per_column[c] | {"threshold_source": _source(c, thresholds, tests, cat)}
+            c: per_column[c] | {"threshold_source": threshold_source(c, thresholds, tests, cat)}
             for c in compared
         },
         # Evidently's own verdict; its rule (share >= threshold) should it ever give none.

@@ -18,7 +18,7 @@ import pandas as pd
 from airloop.core.data.lake import Lake
 from airloop.core.data.storage import atomic_write_bytes, create_exclusive
 from airloop.core.failpoints import failpoint
-from airloop.core.model import ledger, training
+from airloop.core.model import classes, ledger, training
 from airloop.core.monitor import drift_policy, thresholds
 from airloop.spec import PipelineSpec
 
@@ -33,21 +33,24 @@ def _window_days(lake: Lake, zone: str, day: date, days: int) -> list[date]:
 def current_window(lake: Lake, spec: PipelineSpec, day: date) -> tuple[pd.DataFrame, list[date]]:
     """Validated rows of the monitoring window ending ``day``, with their predictions if scored.
 
-    ``prediction`` is NaN for rows no model scored yet.
+    ``prediction`` is NaN for rows no model scored yet. Multi-class: ``prediction`` is the
+    label, with the ``proba_<label>`` columns.
     """
     days = _window_days(lake, "validated", day, spec.monitoring.window_days)
     frames = [lake.read("validated", d) for d in days]
     if not frames:
         return pd.DataFrame(), []
     current = pd.concat(frames, ignore_index=True)
-    if spec.target in current:  # as the reference sample holds it (classes as 0/1)
+    # As the reference sample holds it: binary classes as 0/1, multi-class labels as they are.
+    if spec.target in current and not spec.multiclass:
         current[spec.target] = training.target_values(spec, current[spec.target])
     scored = [lake.read("predictions", d) for d in days if lake.manifest("predictions", d)]
+    columns = ["prediction", *classes.proba_columns(spec)]
     if scored:
-        preds = pd.concat(scored, ignore_index=True)[[*spec.key, "prediction"]]
+        preds = pd.concat(scored, ignore_index=True)[[*spec.key, *columns]]
         current = current.merge(preds.drop_duplicates(spec.key), on=spec.key, how="left")
     else:
-        current["prediction"] = float("nan")
+        current = current.assign(**dict.fromkeys(columns, float("nan")))
     return current, days
 
 
@@ -67,7 +70,8 @@ def labelled_rows(lake: Lake, spec: PipelineSpec, day: date) -> pd.DataFrame:
     label_days = [d for d in lake.dates("validated") if days[0] <= d <= day]
     labels = pd.concat([lake.read("validated", d) for d in label_days], ignore_index=True)
     labels = labels[[*spec.key, spec.target]].dropna(subset=[spec.target])
-    labels[spec.target] = training.target_values(spec, labels[spec.target])
+    if not spec.multiclass:  # multi-class labels stay labels, as the reference holds them
+        labels[spec.target] = training.target_values(spec, labels[spec.target])
     return predictions.merge(labels.drop_duplicates(spec.key), on=spec.key, how="inner")
 
 
@@ -212,8 +216,12 @@ def _quality_check(
 
     metric = spec.promotion.metric if spec.promotion else QUALITY_METRIC[spec.task]
     policy = spec.monitoring.policy
+    if spec.multiclass:
+        metric, y, predicted = classes.mean_of_rows(spec, labelled, metric)
+    else:
+        y, predicted = labelled[spec.target].to_numpy(float), labelled["prediction"].to_numpy(float)
     return quality_check.check(
-        metric, labelled[spec.target].to_numpy(float), labelled["prediction"].to_numpy(float),
+        metric, y, predicted,
         champion_metrics.get(f"holdout_{metric}"), tolerance=policy.quality_tolerance,
         confidence=policy.quality_confidence, min_rows=policy.quality_min_rows,
         seed=spec.training.random_state,
@@ -255,7 +263,7 @@ def measure_day(
         sample_rows=spec.monitoring.sample_rows, max_columns=spec.monitoring.max_columns,
         seed=spec.training.random_state, drift_share_threshold=spec.monitoring.policy.drift_share,
         stattests=spec.monitoring.stattests, thresholds=thresholds.resolve(spec, calibrated),
-        calendar=spec.monitoring.calendar,
+        calendar=spec.monitoring.calendar, classes=spec.classes,
     )  # fmt: skip
     reports = save_report_files(lake, day, found.artifacts)
     summary = {k: found.summary.get(k) for k in SUMMARY_KEYS}

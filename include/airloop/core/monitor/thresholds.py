@@ -47,6 +47,22 @@ def calibrate_frame(spec: PipelineSpec, frame: pd.DataFrame) -> Calibration | No
     )  # fmt: skip
 
 
+def window_frame(data: Any) -> pd.DataFrame:
+    """A ``training.TrainingData``'s rows (train, then holdout) with their day in ``DAY``.
+
+    ``load_window`` sorts rows by day and lists its partitions in day order, so the day of
+    each row follows from the partitions' row counts."""
+    import numpy as np
+
+    frame = pd.concat([data.train, data.holdout], ignore_index=True)
+    days = np.repeat([date.fromisoformat(p["date"]) for p in data.partitions],
+                     [p["rows"] for p in data.partitions])  # fmt: skip
+    if len(days) != len(frame):
+        raise ValueError(f"calibration: {len(frame)} window rows but the partitions list "
+                         f"{len(days)}")  # fmt: skip
+    return frame.assign(**{DAY: days})
+
+
 def _path(lake: Lake, version: int) -> Any:
     return lake.base / "calibration" / f"v{version}.json"
 
@@ -79,7 +95,7 @@ def refresh(lake: Lake, spec: PipelineSpec, version: int, tags: dict[str, Any]) 
                          "thresholds are hand-set; set it to calibrate them")  # fmt: skip
     first, last = training_window(tags)
     data = training.load_window(lake, spec, last, (last - first).days + 1)
-    found = calibrate_frame(spec, pd.concat([data.train, data.holdout], ignore_index=True))
+    found = calibrate_frame(spec, window_frame(data))
     assert found is not None  # the target is set
     save(lake, version, found)
     return found
