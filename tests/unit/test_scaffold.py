@@ -193,6 +193,10 @@ def test_a_sparse_daily_series_waits_long_enough_for_honest_holdouts(tmp_path: P
     assert training["holdout_days"] == 30 and policy["initial_min_days"] >= 4 * 30
     assert training["window_days"] > policy["initial_min_days"]
     assert found.spec["monitoring"]["window_days"] >= 100
+    # The new pipeline calibrates its drift thresholds; the file's first window previews them.
+    assert found.spec["monitoring"]["false_alarms_per_90_days"] == 1
+    (note,) = [n for n in found.notes if n.startswith("drift thresholds")]
+    assert "calibrated on the file's first" in note and "temp " in note, note
     short = scaffold.infer("short", frame.head(60), data_path="d.csv", fmt="csv", delimiter=",",
                            target="sales", task="regression", time_column="day")  # fmt: skip
     assert any(n.startswith("WARNING: the file holds 60 days") for n in short.notes)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from airloop.core.authoring import scaffold_plan, suggest
+from airloop.core.authoring import scaffold_calibration, scaffold_plan, suggest
 from airloop.core.authoring.scaffold_spec import build_spec
 from airloop.core.data import readers
 
@@ -292,5 +292,6 @@ def infer(
     if available < needed + 1:
         notes.append(f"WARNING: the file holds {available} days; the first model needs "
                      f"{needed} and monitoring more: bring more data")  # fmt: skip
+    notes.append(scaffold_calibration.first_window_note(spec, frame, day_number))
     expectations = suggest.suggest_expectations(with_id, source=data_path.rsplit("/", 1)[-1])
     return Scaffold(spec, expectations, notes)

@@ -30,8 +30,8 @@ ESTIMATORS = {
 # ranking quality; 0.6 is a floor clearly above a coin flip (0.5).
 CLASSIFICATION_FLOOR = 0.6
 # Evidently's own defaults for large samples, fixed so small daily windows use the same tests.
-STATTESTS = {"num_method": "wasserstein", "num_threshold": 0.1,
-             "cat_method": "jensenshannon", "cat_threshold": 0.1}  # fmt: skip
+# Distances whose thresholds each champion calibrates on its own window (monitor.calibration).
+STATTESTS = {"num_method": "wasserstein", "cat_method": "jensenshannon"}
 
 
 def build_spec(
@@ -101,7 +101,7 @@ def build_spec(
             "slice_tolerance": 0.1, "approval": "none",
         },
         "monitoring": {
-            "columns": features[:30], "stattests": STATTESTS,
+            "columns": features[:30], "stattests": STATTESTS, "false_alarms_per_90_days": 1,
             "window_days": days.monitor_days,
             "sample_rows": 5000,
             "policy": {
