@@ -14,20 +14,9 @@ import pytest
 import yaml
 
 import unseen_data
-from _support import scaffold_project
 from airloop import cli
 from airloop.core.authoring import scaffold
 from airloop.core.data import validation
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root, env = scaffold_project(tmp_path)
-    for key in ("AIRLOOP_PIPELINES_DIR", "AIRLOOP_GX_DIR", "AIRLOOP_LAKE_URI"):
-        monkeypatch.delenv(key, raising=False)
-    for key in ("AIRLOOP_PROJECT_ROOT", "AIRLOOP_HOME"):
-        monkeypatch.setenv(key, env[key])
-    return root
 
 
 def _new(name: str, data: Path, target: str, task: str, *extra: str) -> int:

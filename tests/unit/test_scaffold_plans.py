@@ -17,8 +17,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from _support import scaffold_project
-from airloop import cli
 from airloop.core.authoring.scaffold_plan import HOLDOUT_ROWS
 from airloop.core.data import readers, sources, validation
 from airloop.core.model import training
@@ -33,19 +31,8 @@ STOCKS = (
 WEEKLY = np.where(pd.date_range("2024-03-01", periods=30).dayofweek >= 5, 22, 37)
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root, env = scaffold_project(tmp_path)
-    for key in ("AIRLOOP_PIPELINES_DIR", "AIRLOOP_GX_DIR", "AIRLOOP_LAKE_URI"):
-        monkeypatch.delenv(key, raising=False)
-    for key in ("AIRLOOP_PROJECT_ROOT", "AIRLOOP_HOME"):
-        monkeypatch.setenv(key, env[key])
-    return root
-
-
-def _new(name: str, data: Path, target: str, task: str, *extra: str) -> int:
-    return cli.main(["new-pipeline", name, "--data", str(data), "--target", target,
-                     "--task", task, *extra])  # fmt: skip
+# The new-pipeline call as test_scaffold makes it (the ``project`` fixture is in conftest.py).
+from test_scaffold import _new  # noqa: E402
 
 
 def _daily(
