@@ -98,7 +98,12 @@ def test_a_multiclass_pipeline_runs_its_loop_with_a_class_absent(tmp_path: Path)
     table = ran.stdout.split("\ndate ", 1)[1].splitlines()[1:]
     assert len(table) == DAYS and all(" valid " in line for line in table), ran.stdout
 
-    status = json.loads(_cli(env, "status", NAME, "--json"))
+    # In a subprocess, as `airloop run`: in this process it would point Airflow's settings at
+    # this project's database for the tests that follow.
+    shown = subprocess.run([airloop, "status", NAME, "--json"], env=env, timeout=300,
+                           capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    status = json.loads(shown.stdout)
     holdout = status["champion"]["metrics"]
     assert holdout["holdout_macro_f1"] >= spec["promotion"]["floor"]
     assert {f"holdout_recall_{c}" for c in CLASSES} <= set(holdout)
