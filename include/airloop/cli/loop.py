@@ -35,6 +35,9 @@ def _progress(outcome: Any) -> None:
         f"drift {share:<5} {outcome.decision[:90]}"
     )
     print(line + (f"\n      trained: {outcome.training}" if outcome.training else ""), flush=True)
+    for failure in outcome.failures:
+        print(f"      FAILED: {failure.dag_id} run {failure.run_id} ({failure.state}): "
+              f"{', '.join(failure.tasks) or 'no task failed'}", flush=True)  # fmt: skip
 
 
 def print_table(days: list[Any]) -> None:
@@ -53,6 +56,23 @@ def print_table(days: list[Any]) -> None:
             decision += f" → {d.training.split(':')[0]}"
         champion = f"v{d.champion}" if d.champion else "-"
         print(f"{d.date:<11} {d.validation:<12} {champion:<9} {share:<6} {decision}")
+
+
+def print_failures(days: list[Any]) -> int:
+    """The failed DAG runs of ``days``, one block each (nothing when none failed); their count."""
+    failures = [f for d in days for f in d.failures]
+    if failures:
+        print(f"\nFailures ({len(failures)} DAG run{'s' if len(failures) > 1 else ''}; the days "
+              "after each still ran):")  # fmt: skip
+    for f in failures:
+        print(f"  {f.day}  {f.dag_id}  run {f.run_id}  {f.state}")
+        tasks = ", ".join(f"{task} {state}" for task, state in f.tasks.items())
+        print(f"    failed tasks: {tasks or '-'}")
+        for error in f.errors or ["no failure notification: see the task logs"]:
+            print(f"    error: {error}")
+        if f.log:
+            print(f"    log: {f.log}")
+    return len(failures)
 
 
 def _loop(settings: Settings, pipeline: str, in_process: bool) -> Any:
@@ -111,15 +131,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_and_print(command: str, loop: Any, start: date, end: date) -> int:
-    """Run the days, one progress line each, then the table; a failed DAG run fails the command."""
-    from airloop.loop import LoopError
-
-    try:
-        days = loop.run(start, end, _progress)
-    except LoopError as exc:
-        print_error(command, exc)
-        return FAILED
+    """Run the days, one progress line each, then the table and the failed DAG runs; any failed
+    run fails the command, after every day ran."""
+    days = loop.run(start, end, _progress)
     print_table(days)
+    failed = print_failures(days)
+    if failed:
+        print_error(command, f"{failed} DAG run{'s' if failed > 1 else ''} failed (see Failures)")
+        return FAILED
     return OK
 
 

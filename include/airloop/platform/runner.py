@@ -32,6 +32,14 @@ class RunResult:
     log: str | None = None
 
 
+class RunFailed(RuntimeError):
+    """A followed DAG run finished in another state than success."""
+
+    def __init__(self, dag_id: str, run_id: str, state: str, tasks: dict[str, str]) -> None:
+        super().__init__(f"{dag_id} run {run_id} {state}: {tasks}")
+        self.result = RunResult(dag_id, run_id, state, "platform", tasks)
+
+
 def platform_running(settings: Settings) -> bool:
     """The platform's Airflow API answers, so DAG runs go to it.
 
@@ -116,8 +124,8 @@ def follow_run(settings: Settings, dag_id: str, run_id: str, timeout_s: float = 
     client = _client(settings)
     finished = client.wait_for_run(dag_id, run_id, timeout_s)
     if finished["state"] != "success":
-        tasks = {t["task_id"]: t["state"] for t in client.task_instances(dag_id, run_id)}
-        raise RuntimeError(f"{dag_id} run {run_id} {finished['state']}: {tasks}")
+        tasks = {t["task_id"]: str(t["state"]) for t in client.task_instances(dag_id, run_id)}
+        raise RunFailed(dag_id, run_id, str(finished["state"]), tasks)
     return finished
 
 
