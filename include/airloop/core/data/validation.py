@@ -1,9 +1,9 @@
 """Great Expectations: the one module that uses it (``airloop.patches.gx_vectorised_metrics``
-vectorises two of its metrics). Suites live in the committed file data context
-``great_expectations/``; validation results and Data Docs go to its ``uncommitted/`` folder
-(outside git). Each expectation carries ``meta.airloop_level``: ``batch`` failures (schema, row
-count, duplicate keys) reject the whole batch; ``row`` failures quarantine just the failing rows,
-each with its reasons.
+vectorises two of its metrics; :func:`_define_calendar_expectation` adds an expectation of GX's
+kind). Suites live in the committed file data context ``great_expectations/``; validation results
+and Data Docs go to its ``uncommitted/`` folder (outside git). Each expectation carries
+``meta.airloop_level``: ``batch`` failures (schema, row count, duplicate keys) reject the whole
+batch; ``row`` failures quarantine just the failing rows, each with its reasons.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from airloop.core.data.vectorised_checks import CalendarPart
 
 DATASOURCE = "airloop_pandas"
 BATCH_DEFINITION = "whole_batch"
@@ -100,10 +102,41 @@ def _context(root: str) -> Any:
     from airloop.patches import install
 
     install("gx_vectorised_metrics")  # GX's row-by-row pandas metrics, vectorised
+    _define_calendar_expectation()  # before any suite that uses it is read
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     if not (Path(root) / "great_expectations.yml").exists():
         raise FileNotFoundError(f"no Great Expectations context at {root}")
     return gx.get_context(mode="file", context_root_dir=root)
+
+
+@cache
+def _define_calendar_expectation() -> None:
+    """``expect_column_pair_values_a_to_be_calendar_part_of_b``: column A holds the calendar
+    ``part`` of column B's date (``vectorised_checks.calendar_part``), row by row, so failing
+    rows are quarantined. GX's extension point: a map metric and the expectation asking it, each
+    registered by GX when its class is defined (once, hence the cache)."""
+    metric = "column_pair_values.a_calendar_part_of_b"
+    from great_expectations.execution_engine import PandasExecutionEngine
+    from great_expectations.expectations.expectation import ColumnPairMapExpectation
+    from great_expectations.expectations.metrics import map_metric_provider as gx_map
+
+    from airloop.core.data.vectorised_checks import calendar_matches
+
+    class ColumnPairValuesACalendarPartOfB(gx_map.ColumnPairMapMetricProvider):
+        condition_metric_name = metric  # on GX's pair domain: column_A, column_B, ignore_row_if
+        condition_value_keys = ("part", "base_year")
+
+        @gx_map.column_pair_condition_partial(engine=PandasExecutionEngine)
+        def _pandas(cls, column_A: Any, column_B: Any, **kwargs: Any) -> Any:
+            return calendar_matches(column_A, column_B, kwargs["part"], kwargs.get("base_year", 0))
+
+    class ExpectColumnPairValuesAToBeCalendarPartOfB(ColumnPairMapExpectation):
+        part: CalendarPart
+        base_year: int = 0  # year_since counts from it
+        ignore_row_if: str = "either_value_is_missing"  # a null is the not-null checks' to report
+        map_metric = metric
+        success_keys = ("column_A", "column_B", "ignore_row_if", "part", "base_year", "mostly")
+        args_keys = ("column_A", "column_B", "part")
 
 
 def ensure_checkpoint(suite_name: str, root: str | None = None) -> Any:
