@@ -161,6 +161,11 @@ def _converge(chaos: Chaos, day: date, timeout_s: float = 900) -> list[str]:
             actions.append("ingest rerun")
             quiet = 0
         elif quiet >= 3 and time.monotonic() - last_reconcile > 30:
+            # A service can die after `airloop up` returned (the scheduler, on its first query
+            # to a PostgreSQL that is still shutting down): running `up` again is the recovery.
+            again = chaos.cli("up")
+            restarted = [ln for ln in again.stdout.splitlines() if "Restarting what is down" in ln]
+            actions += [f"up again: {ln.split(':', 1)[1].strip()}" for ln in restarted]
             chaos.trigger("reconcile")
             actions.append("reconcile")
             last_reconcile, quiet = time.monotonic(), 0
