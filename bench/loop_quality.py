@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loop_replay import DAY, STRATEGIES, Replay, replay
+from loop_replay import STRATEGIES, Replay, replay
 from loop_specs import cases
 
 HARM, HARM_DAYS, LEAD_DAYS = 0.10, 3, 3
@@ -167,4 +167,3 @@ if __name__ == "__main__":
     parser.add_argument("--only", default=None, help="comma-separated dataset names")
     args = parser.parse_args()
     print(json.dumps(run(args.days, args.only.split(",") if args.only else None), default=str))
-    _ = DAY

@@ -21,10 +21,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loop_datasets
 
+from airloop.core.monitor.thresholds import DAY  # the day column training windows carry
 from airloop.core.simulators import churn_simulator, simulator
 from airloop.spec import PipelineSpec, load_spec_file
 
-DAY = "_airloop_day"
 PIPELINES = Path(__file__).resolve().parents[1] / "include" / "pipelines"
 
 
